@@ -1,0 +1,94 @@
+#pragma once
+// Context: a llama_context with its own decode thread. Generations are queued as jobs on sequences
+// (slots); the thread builds one batch per step from every active job, so several streams are decoded
+// together, and pushes text to JavaScript through one thread-safe function without waiting for it.
+#include <napi.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "llama.h"
+#include "objects/model.h"
+#include "objects/sampler.h"
+
+namespace westfall {
+
+struct Job;
+struct Event;
+
+class Context : public Napi::ObjectWrap<Context> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  // createContext(model, options, onEvent) -> Promise<Context>
+  static Napi::Value Create(const Napi::CallbackInfo& info);
+
+  explicit Context(const Napi::CallbackInfo& info);
+  ~Context() override;
+
+  // Called by the creation worker on the JS thread.
+  void Start(Napi::Env env, std::shared_ptr<ModelState> model, llama_context* ctx, Napi::Function on_event);
+
+ private:
+  Napi::Value Generate(const Napi::CallbackInfo& info);
+  Napi::Value Cancel(const Napi::CallbackInfo& info);
+  Napi::Value Embed(const Napi::CallbackInfo& info);
+  Napi::Value SaveState(const Napi::CallbackInfo& info);
+  Napi::Value LoadState(const Napi::CallbackInfo& info);
+  Napi::Value ClearSequence(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  Napi::Value IsDisposed(const Napi::CallbackInfo& info);
+
+  void EnsureOpen(Napi::Env env) const;
+  void Shutdown();
+  void Run();  // the decode thread
+  bool Step();  // one batch; false when there was nothing to do
+  void AdmitPending();
+  void FinishJob(Job& job, const char* reason);
+  void FailJob(Job& job, const std::string& code, const std::string& message);
+  void EmitText(Job& job, const std::string& text, bool final);
+  void Post(std::unique_ptr<Event> ev);
+  void DrainEvents(Napi::Env env);
+  // A task runs on the decode thread between batches; its result settles a promise.
+  Napi::Value QueueTask(Napi::Env env, std::function<std::function<Napi::Value(Napi::Env)>()> task);
+  static bool AbortCallback(void* data);
+
+  std::shared_ptr<ModelState> model_;
+  llama_context* ctx_ = nullptr;
+  const llama_vocab* vocab_ = nullptr;
+  uint32_t n_batch_ = 0;
+  uint32_t n_seq_max_ = 1;
+  uint32_t n_ctx_seq_ = 0;
+  std::vector<std::vector<llama_token>> seq_tokens_;  // what the KV cache holds per sequence (decode thread)
+  llama_batch batch_{};
+
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::deque<std::unique_ptr<Job>> pending_;
+  std::vector<std::unique_ptr<Job>> active_;
+  std::deque<std::pair<uint32_t, std::function<std::function<Napi::Value(Napi::Env)>()>>> tasks_;
+  std::atomic<bool> abort_now_{false};
+  std::vector<uint32_t> cancel_requests_;
+
+  std::mutex out_mutex_;
+  std::vector<std::unique_ptr<Event>> outbox_;
+  bool drain_scheduled_ = false;
+  Napi::ThreadSafeFunction tsfn_;
+  bool has_tsfn_ = false;
+  Napi::FunctionReference on_event_;
+  std::unordered_map<uint32_t, Napi::Promise::Deferred> deferreds_;  // JS thread only
+  uint32_t next_id_ = 1;  // JS thread only
+  int refs_ = 0;          // JS thread only: in-flight jobs and tasks keep the process alive
+  bool disposed_ = false;
+};
+
+}  // namespace westfall

@@ -1,0 +1,314 @@
+#include "objects/model.h"
+
+#include <atomic>
+#include <cmath>
+#include <vector>
+
+#include "json-schema-to-grammar.h"
+#include "json.h"
+#include "util/convert.h"
+#include "util/errors.h"
+#include "util/log.h"
+
+namespace westfall {
+
+ModelState::~ModelState() {
+  templates.reset();
+  if (model != nullptr) llama_model_free(model);
+}
+
+namespace {
+
+Napi::FunctionReference* g_model_ctor = nullptr;
+
+struct LoadProgress {
+  std::atomic<bool> cancelled{false};
+  std::atomic<int> last_percent{-1};
+};
+
+class LoadWorker : public Napi::AsyncWorker {
+ public:
+  LoadWorker(Napi::Env env, std::string path, llama_model_params params, Napi::Function on_progress,
+             std::shared_ptr<LoadProgress> progress)
+      : Napi::AsyncWorker(env, "westfall.loadModel"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        path_(std::move(path)),
+        params_(params),
+        progress_(std::move(progress)) {
+    if (!on_progress.IsEmpty()) {
+      tsfn_ = Napi::ThreadSafeFunction::New(env, on_progress, "westfall.loadProgress", 0, 1);
+      has_tsfn_ = true;
+    }
+  }
+
+  ~LoadWorker() override {
+    if (has_tsfn_) tsfn_.Release();
+  }
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    params_.progress_callback = &LoadWorker::OnProgress;
+    params_.progress_callback_user_data = this;
+    ClearLastNativeError();
+    llama_model* model = llama_model_load_from_file(path_.c_str(), params_);
+    if (model == nullptr) {
+      if (progress_->cancelled.load()) {
+        code_ = "aborted";
+        SetError("model loading was aborted");
+      } else {
+        code_ = "invalid_model";
+        std::string reason = LastNativeError();
+        SetError("llama.cpp could not load the model" + (reason.empty() ? std::string() : ": " + reason));
+      }
+      return;
+    }
+    state_ = std::make_shared<ModelState>();
+    state_->model = model;
+    state_->path = path_;
+    state_->vocab_only = params_.vocab_only;
+    if (!params_.vocab_only) {
+      try {
+        // Parsing the template is done here, off the JavaScript thread, and only once per model.
+        state_->templates = common_chat_templates_init(model, "");
+      } catch (const std::exception& e) {
+        // A template that does not parse must not make the model unusable: fall back to ChatML.
+        LogFromNative(GGML_LOG_LEVEL_WARN, std::string("chat template failed to parse, using ChatML: ") + e.what());
+        try {
+          state_->templates = common_chat_templates_init(model, "chatml");
+        } catch (...) {
+        }
+      }
+    }
+  }
+
+  void OnOK() override {
+    deferred_.Resolve(Model::NewInstance(Env(), state_));
+  }
+
+  void OnError(const Napi::Error& e) override {
+    deferred_.Reject(CodedError(Env(), code_, e.Message()).Value());
+  }
+
+ private:
+  static bool OnProgress(float progress, void* user_data) {
+    auto* self = static_cast<LoadWorker*>(user_data);
+    if (self->progress_->cancelled.load()) return false;
+    int percent = static_cast<int>(std::floor(progress * 100.0f));
+    if (self->has_tsfn_ && percent != self->progress_->last_percent.exchange(percent)) {
+      self->tsfn_.NonBlockingCall([percent](Napi::Env env, Napi::Function fn) {
+        fn.Call({Napi::Number::New(env, percent / 100.0)});
+      });
+    }
+    return true;
+  }
+
+  Napi::Promise::Deferred deferred_;
+  std::string path_;
+  llama_model_params params_;
+  std::shared_ptr<LoadProgress> progress_;
+  Napi::ThreadSafeFunction tsfn_;
+  bool has_tsfn_ = false;
+  std::shared_ptr<ModelState> state_;
+  std::string code_ = "native_error";
+};
+
+}  // namespace
+
+Napi::Function Model::Init(Napi::Env env) {
+  Napi::Function ctor = DefineClass(env, "Model", {
+      InstanceMethod<&Model::Info>("info"),
+      InstanceMethod<&Model::Tokenize>("tokenize"),
+      InstanceMethod<&Model::Detokenize>("detokenize"),
+      InstanceMethod<&Model::IsEndOfGeneration>("isEndOfGeneration"),
+      InstanceMethod<&Model::ApplyChatTemplate>("applyChatTemplate"),
+      InstanceMethod<&Model::Dispose>("dispose"),
+      InstanceAccessor<&Model::IsDisposed>("disposed"),
+  });
+  g_model_ctor = new Napi::FunctionReference(Napi::Persistent(ctor));
+  return ctor;
+}
+
+Napi::Object Model::NewInstance(Napi::Env env, std::shared_ptr<ModelState> state) {
+  auto* holder = new std::shared_ptr<ModelState>(std::move(state));
+  return g_model_ctor->New({Napi::External<std::shared_ptr<ModelState>>::New(env, holder)});
+}
+
+Model::Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    throw CodedError(info.Env(), "invalid_params", "Model cannot be constructed directly; use loadModel()");
+  }
+  auto* holder = info[0].As<Napi::External<std::shared_ptr<ModelState>>>().Data();
+  state_ = std::move(*holder);
+  delete holder;
+}
+
+Napi::Value Model::Load(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw CodedError(env, "invalid_params", "path must be a string");
+  Napi::Object opts = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
+  Napi::Function on_progress = info.Length() > 2 && info[2].IsFunction() ? info[2].As<Napi::Function>() : Napi::Function();
+
+  llama_model_params params = llama_model_default_params();
+  params.n_gpu_layers = static_cast<int32_t>(GetNumber(opts, "gpuLayers", 0));
+  params.vocab_only = GetBool(opts, "vocabOnly", false);
+  params.load_mode = GetBool(opts, "useMmap", true) ? params.load_mode : LLAMA_LOAD_MODE_NONE;
+
+  auto progress = std::make_shared<LoadProgress>();
+  auto* worker = new LoadWorker(env, info[0].As<Napi::String>().Utf8Value(), params, on_progress, progress);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("promise", promise);
+  result.Set("cancel", Napi::Function::New(env, [progress](const Napi::CallbackInfo&) { progress->cancelled = true; }));
+  return result;
+}
+
+std::shared_ptr<ModelState> Model::State(Napi::Env env) const {
+  if (!state_) throw CodedError(env, "disposed", "the model was disposed");
+  return state_;
+}
+
+const llama_model* Model::Get(Napi::Env env) const { return State(env)->model; }
+
+Napi::Value Model::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto state = State(env);
+  const llama_model* m = state->model;
+  const llama_vocab* vocab = llama_model_get_vocab(m);
+  Napi::Object o = Napi::Object::New(env);
+  char buf[512];
+  o.Set("vocabOnly", state->vocab_only);
+  o.Set("vocabSize", llama_vocab_n_tokens(vocab));
+  o.Set("bosToken", llama_vocab_bos(vocab));
+  o.Set("eosToken", llama_vocab_eos(vocab));
+  o.Set("eotToken", llama_vocab_eot(vocab));
+  o.Set("addBos", llama_vocab_get_add_bos(vocab));
+  if (!state->vocab_only) {
+    llama_model_desc(m, buf, sizeof(buf));
+    o.Set("description", std::string(buf));
+    o.Set("parameterCount", static_cast<double>(llama_model_n_params(m)));
+    o.Set("sizeBytes", static_cast<double>(llama_model_size(m)));
+    o.Set("contextLength", llama_model_n_ctx_train(m));
+    o.Set("embeddingLength", llama_model_n_embd(m));
+    o.Set("layerCount", llama_model_n_layer(m));
+    o.Set("headCount", llama_model_n_head(m));
+    o.Set("headCountKv", llama_model_n_head_kv(m));
+    o.Set("hasEncoder", llama_model_has_encoder(m));
+    o.Set("isRecurrent", llama_model_is_recurrent(m));
+  }
+  const char* tmpl = llama_model_chat_template(m, nullptr);
+  o.Set("chatTemplate", tmpl ? Napi::Value(Napi::String::New(env, tmpl)) : env.Null());
+
+  Napi::Object meta = Napi::Object::New(env);
+  int32_t n = llama_model_meta_count(m);
+  std::vector<char> val(4096);
+  for (int32_t i = 0; i < n; i++) {
+    if (llama_model_meta_key_by_index(m, i, buf, sizeof(buf)) < 0) continue;
+    int32_t len = llama_model_meta_val_str_by_index(m, i, val.data(), val.size());
+    if (len < 0) continue;
+    if (static_cast<size_t>(len) >= val.size()) {
+      val.resize(len + 1);
+      llama_model_meta_val_str_by_index(m, i, val.data(), val.size());
+    }
+    meta.Set(buf, std::string(val.data()));
+  }
+  o.Set("metadata", meta);
+  return o;
+}
+
+// tokenize(text, addSpecial, parseSpecial) -> Int32Array
+Napi::Value Model::Tokenize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const llama_model* m = Get(env);
+  if (info.Length() < 1 || !info[0].IsString()) throw CodedError(env, "invalid_params", "text must be a string");
+  std::string text = info[0].As<Napi::String>().Utf8Value();
+  bool add_special = info.Length() > 1 && info[1].ToBoolean();
+  bool parse_special = info.Length() > 2 && info[2].ToBoolean();
+  const llama_vocab* vocab = llama_model_get_vocab(m);
+  std::vector<int32_t> tokens(text.size() + 8);
+  int32_t n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
+                             static_cast<int32_t>(tokens.size()), add_special, parse_special);
+  if (n == INT32_MIN) throw CodedError(env, "invalid_params", "text is too long to tokenize");
+  if (n < 0) {
+    tokens.resize(-n);
+    n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
+                       static_cast<int32_t>(tokens.size()), add_special, parse_special);
+  }
+  tokens.resize(std::max(0, n));
+  return ToInt32Array(env, tokens);
+}
+
+// detokenize(tokens, removeSpecial, unparseSpecial) -> string
+Napi::Value Model::Detokenize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const llama_model* m = Get(env);
+  std::vector<int32_t> tokens = GetTokens(info[0], "tokens");
+  bool remove_special = info.Length() > 1 && info[1].ToBoolean();
+  bool unparse_special = info.Length() > 2 && info[2].ToBoolean();
+  const llama_vocab* vocab = llama_model_get_vocab(m);
+  int32_t n_vocab = llama_vocab_n_tokens(vocab);
+  for (int32_t t : tokens) {
+    if (t < 0 || t >= n_vocab) throw CodedError(env, "invalid_params", "token id " + std::to_string(t) + " is outside the vocabulary");
+  }
+  std::string out(tokens.size() * 8 + 16, '\0');
+  int32_t n = llama_detokenize(vocab, tokens.data(), static_cast<int32_t>(tokens.size()), out.data(),
+                               static_cast<int32_t>(out.size()), remove_special, unparse_special);
+  if (n < 0) {
+    out.resize(-n);
+    n = llama_detokenize(vocab, tokens.data(), static_cast<int32_t>(tokens.size()), out.data(),
+                         static_cast<int32_t>(out.size()), remove_special, unparse_special);
+  }
+  out.resize(std::max(0, n));
+  return Napi::String::New(env, out);
+}
+
+Napi::Value Model::IsEndOfGeneration(const Napi::CallbackInfo& info) {
+  const llama_model* m = Get(info.Env());
+  return Napi::Boolean::New(info.Env(), llama_vocab_is_eog(llama_model_get_vocab(m), info[0].As<Napi::Number>().Int32Value()));
+}
+
+// applyChatTemplate(messagesJson, { tools?: json, jsonSchema?: json, addGenerationPrompt?: bool })
+//   -> { prompt, additionalStops, grammar, grammarLazy, format }
+// Messages and tools use OpenAI's JSON shapes; llama.cpp's jinja engine renders the model's own template.
+Napi::Value Model::ApplyChatTemplate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto state = State(env);
+  if (!state->templates) throw CodedError(env, "invalid_params", "this model was loaded without weights (vocabOnly) and has no chat template");
+  if (info.Length() < 1 || !info[0].IsString()) throw CodedError(env, "invalid_params", "messages must be a JSON string");
+  Napi::Object opts = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
+  try {
+    common_chat_templates_inputs in;
+    in.messages = common_chat_msgs_parse_oaicompat(common_json::parse(info[0].As<Napi::String>().Utf8Value()));
+    std::string tools = GetString(opts, "tools", "");
+    if (!tools.empty()) in.tools = common_chat_tools_parse_oaicompat(common_json::parse(tools));
+    in.json_schema = GetString(opts, "jsonSchema", "");
+    in.add_generation_prompt = GetBool(opts, "addGenerationPrompt", true);
+    in.use_jinja = true;
+    common_chat_params out = common_chat_templates_apply(state->templates.get(), in);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("prompt", out.prompt);
+    Napi::Array stops = Napi::Array::New(env, out.additional_stops.size());
+    for (size_t i = 0; i < out.additional_stops.size(); i++) stops.Set(i, out.additional_stops[i]);
+    o.Set("additionalStops", stops);
+    o.Set("grammar", out.grammar);
+    o.Set("grammarLazy", out.grammar_lazy);
+    o.Set("format", common_chat_format_name(out.format));
+    return o;
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw CodedError(env, "invalid_params", std::string("chat template could not be applied: ") + e.what());
+  }
+}
+
+Napi::Value Model::Dispose(const Napi::CallbackInfo& info) {
+  // Contexts hold their own reference: the weights are freed when the last of them goes.
+  state_.reset();
+  return info.Env().Undefined();
+}
+
+Napi::Value Model::IsDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !state_); }
+
+}  // namespace westfall

@@ -1,0 +1,60 @@
+#include "objects/sampler.h"
+
+#include "util/errors.h"
+
+namespace westfall {
+
+Sampler::Sampler(const llama_model* model, const SamplingParams& p) {
+  const llama_vocab* vocab = llama_model_get_vocab(model);
+  n_vocab_ = llama_vocab_n_tokens(vocab);
+
+  llama_sampler_chain_params cp = llama_sampler_chain_default_params();
+  cp.no_perf = true;
+  chain_ = llama_sampler_chain_init(cp);
+
+  // The grammar goes first so that every later stage only redistributes probability among tokens the
+  // grammar allows; truncation (top-k/p) before it could leave nothing legal to pick.
+  if (!p.grammar.empty()) {
+    llama_sampler* g = llama_sampler_init_grammar(vocab, p.grammar.c_str(), "root");
+    if (g == nullptr) {
+      llama_sampler_free(chain_);
+      chain_ = nullptr;
+      throw CodedException("invalid_params", "grammar could not be parsed (see the log for the position)");
+    }
+    llama_sampler_chain_add(chain_, g);
+  }
+  if (p.repeat_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f) {
+    llama_sampler_chain_add(chain_, llama_sampler_init_penalties(n_vocab_, p.repeat_last_n, p.repeat_penalty,
+                                                                 p.frequency_penalty, p.presence_penalty));
+  }
+  if (p.temperature <= 0.0f) {
+    llama_sampler_chain_add(chain_, llama_sampler_init_greedy());
+    return;
+  }
+  if (p.top_k > 0) llama_sampler_chain_add(chain_, llama_sampler_init_top_k(p.top_k));
+  if (p.top_p < 1.0f) llama_sampler_chain_add(chain_, llama_sampler_init_top_p(p.top_p, 1));
+  if (p.min_p > 0.0f) llama_sampler_chain_add(chain_, llama_sampler_init_min_p(p.min_p, 1));
+  llama_sampler_chain_add(chain_, llama_sampler_init_temp(p.temperature));
+  llama_sampler_chain_add(chain_, llama_sampler_init_dist(p.seed));
+}
+
+Sampler::~Sampler() {
+  if (chain_ != nullptr) llama_sampler_free(chain_);
+}
+
+// Our own version of llama_sampler_sample: the library's asserts (aborting the process) when nothing is
+// selected, and a desktop app must turn that into an error instead.
+llama_token Sampler::Sample(llama_context* ctx, int32_t idx) {
+  const float* logits = llama_get_logits_ith(ctx, idx);
+  if (logits == nullptr) return -1;
+  candidates_.resize(n_vocab_);
+  for (llama_token t = 0; t < n_vocab_; t++) candidates_[t] = llama_token_data{t, logits[t], 0.0f};
+  llama_token_data_array cur = {candidates_.data(), candidates_.size(), -1, false};
+  llama_sampler_apply(chain_, &cur);
+  if (cur.selected < 0 || cur.selected >= static_cast<int64_t>(cur.size)) return -1;
+  llama_token token = cur.data[cur.selected].id;
+  llama_sampler_accept(chain_, token);
+  return token;
+}
+
+}  // namespace westfall

@@ -1,0 +1,301 @@
+// Context: a window of tokens the model attends to, split into sequences that generate concurrently
+// (one batch per decode step on the native thread). Prefix reuse is per sequence: a follow-up prompt
+// that starts with what the sequence already holds evaluates only the new tokens.
+import { WestfallError } from '../errors.js';
+import { ChatSession } from './chat.js';
+import { Generation } from './generation.js';
+import { callNative, native, toWestfallError, type NativeContext, type NativeGenerationResult } from './native.js';
+import {
+  chatSessionOptionsSchema,
+  generateParamsSchema,
+  parseOrThrow,
+  type ChatSessionOptions,
+  type GenerateParams,
+} from './options.js';
+import type { Model } from './model.js';
+
+export interface ContextInfo {
+  contextSize: number;
+  contextSizePerSequence: number;
+  batchSize: number;
+  ubatchSize: number;
+  sequences: number;
+  threads: number;
+  threadsBatch: number;
+}
+
+export type PromptInput = string | Int32Array | readonly number[];
+
+interface SequenceState {
+  busy: boolean;
+  reserved: boolean;
+  // What we believe the native cache holds: used only to route a prompt to the sequence that can reuse
+  // the most; the native side keeps the authoritative copy.
+  tokens: Int32Array;
+}
+
+export class Context implements AsyncDisposable {
+  readonly model: Model;
+  readonly info: ContextInfo;
+  #native: NativeContext | null;
+  #jobs = new Map<number, { gen: Generation; seq: number; prompt: Int32Array }>();
+  #sequences: SequenceState[];
+  #waiting: { prompt: Int32Array; start: (seq: number) => void; gen: Generation }[] = [];
+  #onDispose: (ctx: Context) => void;
+
+  /** @internal use model.createContext() */
+  constructor(model: Model, nativeContext: NativeContext, onDispose: (ctx: Context) => void) {
+    this.model = model;
+    this.#native = nativeContext;
+    this.info = nativeContext.info();
+    this.#sequences = Array.from({ length: this.info.sequences }, () => ({ busy: false, reserved: false, tokens: new Int32Array() }));
+    this.#onDispose = onDispose;
+  }
+
+  /** @internal the addon's event sink for this context */
+  static dispatcher(getContext: () => Context | undefined) {
+    return (jobId: number, kind: string, payload: unknown) => {
+      const ctx = getContext();
+      if (ctx) ctx.#onEvent(jobId, kind, payload);
+    };
+  }
+
+  get disposed(): boolean {
+    return this.#native === null;
+  }
+
+  #nativeOrThrow(): NativeContext {
+    if (!this.#native) throw new WestfallError('disposed', 'the context was disposed');
+    return this.#native;
+  }
+
+  #onEvent(jobId: number, kind: string, payload: unknown): void {
+    const job = this.#jobs.get(jobId);
+    if (!job) return;
+    if (kind === 'chunk') {
+      job.gen.push(payload as { text: string; tokens: Int32Array });
+      return;
+    }
+    this.#jobs.delete(jobId);
+    const seq = this.#sequences[job.seq];
+    if (kind === 'done') {
+      const result = payload as NativeGenerationResult;
+      if (seq) seq.tokens = job.prompt; // the prompt is certainly cached; the reply may be partly
+      job.gen.finish(result);
+    } else {
+      job.gen.fail(toWestfallError(payload));
+    }
+    this.#release(job.seq);
+  }
+
+  #release(index: number): void {
+    const seq = this.#sequences[index];
+    if (!seq) return;
+    seq.busy = false;
+    this.#startWaiting();
+  }
+
+  #startWaiting(): void {
+    while (this.#waiting.length > 0) {
+      const waiter = this.#waiting[0]!;
+      const seq = this.#pickSequence(waiter.prompt);
+      if (seq === undefined) return;
+      this.#waiting.shift();
+      waiter.start(seq);
+    }
+  }
+
+  #pickSequence(prompt: Int32Array): number | undefined {
+    let best: number | undefined;
+    let bestShared = -1;
+    this.#sequences.forEach((s, i) => {
+      if (s.busy || s.reserved) return;
+      let n = 0;
+      while (n < s.tokens.length && n < prompt.length && s.tokens[n] === prompt[n]) n++;
+      if (n > bestShared) {
+        best = i;
+        bestShared = n;
+      }
+    });
+    return best;
+  }
+
+  /** Tokenizes a string prompt (special tokens in the text are parsed) or passes token ids through. */
+  toTokens(input: PromptInput): Int32Array {
+    if (typeof input === 'string') return this.model.tokenize(input, { addSpecial: true, parseSpecial: true });
+    return input instanceof Int32Array ? input : Int32Array.from(input);
+  }
+
+  /**
+   * Streams a completion of `input`. Iterate it for chunks; `await gen.result` for text, usage and timings.
+   * Without `sequence`, the free sequence that can reuse the most of its cache is used, or the call waits
+   * for one.
+   */
+  generate(input: PromptInput, params: GenerateParams = {}): Generation {
+    const ctx = this.#nativeOrThrow();
+    const p = parseOrThrow(generateParamsSchema, params, 'generation parameters');
+    const prompt = this.toTokens(input);
+    if (prompt.length === 0) throw new WestfallError('invalid_params', 'the prompt is empty');
+    if (prompt.length >= this.info.contextSizePerSequence) {
+      throw new WestfallError(
+        'context_overflow',
+        `the prompt has ${prompt.length} tokens; each sequence of this context holds ${this.info.contextSizePerSequence}`,
+        { details: { promptTokens: prompt.length, contextSize: this.info.contextSizePerSequence } },
+      );
+    }
+    if (p.sequence !== undefined) {
+      const s = this.#sequences[p.sequence];
+      if (!s) throw new WestfallError('invalid_params', `sequence must be below ${this.info.sequences}`);
+      if (s.busy) throw new WestfallError('invalid_params', `sequence ${p.sequence} is already generating`);
+    }
+    const grammar = p.jsonSchema ? callNative(() => native().jsonSchemaToGrammar(JSON.stringify(p.jsonSchema))) : p.grammar;
+    const nativeParams: Record<string, unknown> = {
+      temperature: p.temperature,
+      topK: p.topK,
+      topP: p.topP,
+      minP: p.minP,
+      repeatPenalty: p.repeatPenalty,
+      repeatLastN: p.repeatLastN,
+      presencePenalty: p.presencePenalty,
+      frequencyPenalty: p.frequencyPenalty,
+      seed: p.seed,
+      grammar,
+      maxTokens: p.maxTokens,
+      stop: p.stop,
+      ignoreEos: p.ignoreEos,
+      renderSpecial: p.renderSpecial,
+    };
+
+    let jobId: number | undefined;
+    let aborted = false;
+    const gen = new Generation(() => {
+      aborted = true;
+      if (jobId !== undefined) this.#native?.cancel(jobId);
+      else finishAborted();
+    });
+    const finishAborted = () => {
+      this.#waiting = this.#waiting.filter((w) => w.start !== start);
+      gen.finish({
+        stopReason: 'aborted',
+        promptTokens: prompt.length,
+        reusedPromptTokens: 0,
+        evaluatedPromptTokens: 0,
+        generatedTokens: 0,
+        promptMs: 0,
+        generationMs: 0,
+        timeToFirstTokenMs: -1,
+      });
+    };
+    const start = (seq: number) => {
+      if (aborted) return finishAborted();
+      const s = this.#sequences[seq]!;
+      s.busy = true;
+      try {
+        jobId = ctx.generate(seq, prompt, nativeParams);
+      } catch (err) {
+        s.busy = false;
+        gen.fail(toWestfallError(err));
+        this.#startWaiting();
+        return;
+      }
+      this.#jobs.set(jobId, { gen, seq, prompt });
+    };
+
+    if (p.signal) {
+      if (p.signal.aborted) {
+        aborted = true;
+        finishAborted();
+        return gen;
+      }
+      const signal = p.signal;
+      const onAbort = () => gen.abort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      gen.result.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {});
+    }
+
+    if (p.sequence === undefined && this.#sequences.every((s) => s.reserved)) {
+      throw new WestfallError('invalid_params', 'every sequence of this context is reserved by a chat session; create the context with more sequences');
+    }
+    const seq = p.sequence ?? this.#pickSequence(prompt);
+    if (seq === undefined) this.#waiting.push({ prompt, start, gen });
+    else start(seq);
+    return gen;
+  }
+
+  /** Reserves a sequence for exclusive use (a chat session); automatic routing will not pick it. */
+  reserveSequence(): number {
+    const i = this.#sequences.findIndex((s) => !s.reserved && !s.busy);
+    if (i < 0) throw new WestfallError('invalid_params', `all ${this.info.sequences} sequences of this context are in use`);
+    this.#sequences[i]!.reserved = true;
+    return i;
+  }
+
+  releaseSequence(index: number): void {
+    const s = this.#sequences[index];
+    if (s) s.reserved = false;
+    this.#startWaiting();
+  }
+
+  createChatSession(options: ChatSessionOptions = {}): ChatSession {
+    const o = parseOrThrow(chatSessionOptionsSchema, options, 'chat session options');
+    return new ChatSession(this, this.reserveSequence(), o);
+  }
+
+  /** Saves the KV cache of a sequence (and the tokens it holds) to a file. */
+  async saveState(path: string, { sequence = 0 }: { sequence?: number } = {}): Promise<number> {
+    const ctx = this.#nativeOrThrow();
+    try {
+      return await ctx.saveState(sequence, path);
+    } catch (err) {
+      throw toWestfallError(err);
+    }
+  }
+
+  /** Restores a sequence saved by saveState(); returns the tokens it now holds. */
+  async loadState(path: string, { sequence = 0 }: { sequence?: number } = {}): Promise<Int32Array> {
+    const ctx = this.#nativeOrThrow();
+    try {
+      const tokens = await ctx.loadState(sequence, path);
+      const s = this.#sequences[sequence];
+      if (s) s.tokens = tokens;
+      return tokens;
+    } catch (err) {
+      throw toWestfallError(err);
+    }
+  }
+
+  async clearSequence(sequence: number): Promise<void> {
+    const ctx = this.#nativeOrThrow();
+    try {
+      await ctx.clearSequence(sequence);
+      const s = this.#sequences[sequence];
+      if (s) s.tokens = new Int32Array();
+    } catch (err) {
+      throw toWestfallError(err);
+    }
+  }
+
+  /** @internal used by Model.embed */
+  async embedTokens(tokens: Int32Array): Promise<Float32Array> {
+    const ctx = this.#nativeOrThrow();
+    try {
+      return await ctx.embed(tokens);
+    } catch (err) {
+      throw toWestfallError(err);
+    }
+  }
+
+  /** Frees the native context. Running generations end with a `disposed` error. Safe to call twice. */
+  dispose(): void {
+    const ctx = this.#native;
+    if (!ctx) return;
+    this.#native = null;
+    for (const w of this.#waiting.splice(0)) w.gen.fail(new WestfallError('disposed', 'the context was disposed before the generation started'));
+    ctx.dispose();
+    this.#onDispose(this);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.dispose();
+  }
+}

@@ -1,0 +1,13 @@
+export { loadModel, Model, type ModelInfo, type RenderedChat, type ChatTemplateMessage } from './model.js';
+export { Context, type ContextInfo, type PromptInput } from './context.js';
+export { Generation, type GenerationChunk, type GenerationResult, type StopReason } from './generation.js';
+export { ChatSession, ChatReply, type ChatResult } from './chat.js';
+export { systemInfo, setLogHandler, jsonSchemaToGrammar, type SystemInfo, type LogLevel } from './system.js';
+export {
+  DEFAULTS,
+  type LoadModelOptions,
+  type ContextOptions,
+  type GenerateParams,
+  type ChatMessage,
+  type ChatSessionOptions,
+} from './options.js';

@@ -1,0 +1,196 @@
+// Model: a loaded GGUF. The file is checked by our own GGUF reader (bounds, types, offsets) before
+// llama.cpp sees it, so a corrupt download is a typed error instead of undefined behaviour.
+import { stat } from 'node:fs/promises';
+import { WestfallError } from '../errors.js';
+import { readGgufHeader } from '../gguf/reader.js';
+import { getArchitecture, getModelName } from '../gguf/metadata.js';
+import { Context } from './context.js';
+import { callNative, native, toWestfallError, type NativeChatTemplateResult, type NativeModel } from './native.js';
+import {
+  contextOptionsSchema,
+  defaultThreads,
+  loadModelOptionsSchema,
+  parseOrThrow,
+  type ContextOptions,
+  type LoadModelOptions,
+} from './options.js';
+
+export interface ModelInfo {
+  path: string;
+  architecture: string;
+  name: string | null;
+  description: string | null;
+  parameterCount: number;
+  contextLength: number;
+  embeddingLength: number;
+  layerCount: number;
+  vocabSize: number;
+  chatTemplate: string | null;
+  fileSizeBytes: number;
+  tensorSizeBytes: number;
+  vocabOnly: boolean;
+  metadata: Record<string, string>;
+}
+
+export interface ChatTemplateMessage {
+  role: string;
+  content: string;
+  [key: string]: unknown;
+}
+
+export interface RenderedChat {
+  prompt: string;
+  stop: string[];
+  grammar: string | null;
+  format: string;
+}
+
+export async function loadModel(options: LoadModelOptions): Promise<Model> {
+  const o = parseOrThrow(loadModelOptionsSchema, options, 'model options');
+  let size: number;
+  try {
+    const st = await stat(o.path);
+    if (!st.isFile()) throw new WestfallError('invalid_model', `${o.path} is not a file`, { details: { path: o.path } });
+    size = st.size;
+  } catch (err) {
+    if (err instanceof WestfallError) throw err;
+    throw new WestfallError('model_not_found', `model file not found: ${o.path}`, { cause: err, details: { path: o.path } });
+  }
+  if (o.signal?.aborted) throw new WestfallError('aborted', 'model loading was aborted');
+  const header = await readGgufHeader(o.path);
+
+  const { promise, cancel } = callNative(() =>
+    native().loadModel(o.path, { gpuLayers: o.gpuLayers, vocabOnly: o.vocabOnly, useMmap: o.useMmap }, options.onProgress),
+  );
+  const onAbort = () => cancel();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  let nativeModel: NativeModel;
+  try {
+    nativeModel = await promise;
+  } catch (err) {
+    throw toWestfallError(err);
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+  }
+  const raw = nativeModel.info();
+  const info: ModelInfo = {
+    path: o.path,
+    architecture: getArchitecture(header) ?? 'unknown',
+    name: getModelName(header) ?? null,
+    description: raw.description ?? null,
+    parameterCount: raw.parameterCount ?? 0,
+    contextLength: raw.contextLength ?? 0,
+    embeddingLength: raw.embeddingLength ?? 0,
+    layerCount: raw.layerCount ?? 0,
+    vocabSize: raw.vocabSize,
+    chatTemplate: raw.chatTemplate,
+    fileSizeBytes: size,
+    tensorSizeBytes: raw.sizeBytes ?? 0,
+    vocabOnly: raw.vocabOnly,
+    metadata: raw.metadata,
+  };
+  return new Model(nativeModel, info);
+}
+
+export class Model implements AsyncDisposable {
+  readonly info: ModelInfo;
+  #native: NativeModel | null;
+  #contexts = new Set<Context>();
+  #embeddingContext: Promise<Context> | null = null;
+
+  /** @internal use loadModel() */
+  constructor(nativeModel: NativeModel, info: ModelInfo) {
+    this.#native = nativeModel;
+    this.info = info;
+  }
+
+  get disposed(): boolean {
+    return this.#native === null;
+  }
+
+  #nativeOrThrow(): NativeModel {
+    if (!this.#native) throw new WestfallError('disposed', 'the model was disposed');
+    return this.#native;
+  }
+
+  tokenize(text: string, { addSpecial = false, parseSpecial = false } = {}): Int32Array {
+    if (typeof text !== 'string') throw new WestfallError('invalid_params', 'text must be a string');
+    const m = this.#nativeOrThrow();
+    return callNative(() => m.tokenize(text, addSpecial, parseSpecial));
+  }
+
+  detokenize(tokens: Int32Array | readonly number[], { removeSpecial = false, renderSpecial = false } = {}): string {
+    const m = this.#nativeOrThrow();
+    const arr = tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
+    return callNative(() => m.detokenize(arr, removeSpecial, renderSpecial));
+  }
+
+  /**
+   * Renders messages with the model's own chat template (llama.cpp's jinja engine); models without one
+   * get ChatML. `tools` (OpenAI function tools) are rendered in the model's tool format when it has one.
+   */
+  applyChatTemplate(
+    messages: readonly ChatTemplateMessage[],
+    { tools, jsonSchema, addGenerationPrompt = true }: { tools?: unknown[]; jsonSchema?: unknown; addGenerationPrompt?: boolean } = {},
+  ): RenderedChat {
+    const m = this.#nativeOrThrow();
+    const r: NativeChatTemplateResult = callNative(() =>
+      m.applyChatTemplate(JSON.stringify(messages), {
+        tools: tools && tools.length > 0 ? JSON.stringify(tools) : undefined,
+        jsonSchema: jsonSchema ? JSON.stringify(jsonSchema) : undefined,
+        addGenerationPrompt,
+      }),
+    );
+    return { prompt: r.prompt, stop: r.additionalStops, grammar: r.grammar || null, format: r.format };
+  }
+
+  async createContext(options: ContextOptions = {}): Promise<Context> {
+    const m = this.#nativeOrThrow();
+    if (this.info.vocabOnly) throw new WestfallError('invalid_params', 'a vocabulary-only model cannot create contexts');
+    const o = parseOrThrow(contextOptionsSchema, options, 'context options');
+    const threads = o.threads ?? defaultThreads();
+    let ctx: Context | undefined;
+    const dispatch = Context.dispatcher(() => ctx);
+    let nativeCtx;
+    try {
+      nativeCtx = await native().createContext(
+        m,
+        { ...o, threads, threadsBatch: o.threadsBatch ?? threads, ubatchSize: o.ubatchSize ?? Math.min(o.batchSize, 512) },
+        dispatch,
+      );
+    } catch (err) {
+      throw toWestfallError(err);
+    }
+    ctx = new Context(this, nativeCtx, (c) => this.#contexts.delete(c));
+    this.#contexts.add(ctx);
+    return ctx;
+  }
+
+  /** Mean-pooled, L2-normalized embedding of `text` (a dedicated embedding context is made on first use). */
+  async embed(text: string): Promise<Float32Array> {
+    this.#nativeOrThrow();
+    if (!this.#embeddingContext) {
+      const size = Math.min(Math.max(this.info.contextLength, 512), 2048);
+      this.#embeddingContext = this.createContext({ embeddings: true, contextSize: size, batchSize: size, ubatchSize: size });
+      this.#embeddingContext.catch(() => (this.#embeddingContext = null));
+    }
+    const ctx = await this.#embeddingContext;
+    const tokens = this.tokenize(text, { addSpecial: true, parseSpecial: false });
+    if (tokens.length === 0) throw new WestfallError('invalid_params', 'cannot embed an empty text');
+    return ctx.embedTokens(tokens);
+  }
+
+  /** Frees the weights, after disposing every context made from this model. Safe to call twice. */
+  dispose(): void {
+    const m = this.#native;
+    if (!m) return;
+    for (const ctx of [...this.#contexts]) ctx.dispose();
+    this.#native = null;
+    this.#embeddingContext = null;
+    m.dispose();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.dispose();
+  }
+}

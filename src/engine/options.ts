@@ -1,0 +1,96 @@
+// zod schemas for every public engine input, with the product's defaults. Validation happens here, in
+// JavaScript, with messages that name the field; the addon only ever sees well-formed values.
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { WestfallError } from '../errors.js';
+
+export const DEFAULTS = {
+  contextSize: 4096,
+  temperature: 0.7,
+  topP: 0.9,
+  topK: 40,
+  maxTokens: 2048,
+} as const;
+
+export function defaultThreads(): number {
+  // Decode is memory-bound; more threads than cores only adds contention.
+  return Math.max(1, Math.min(availableParallelism(), 8));
+}
+
+export const loadModelOptionsSchema = z.object({
+  path: z.string().min(1, 'path must name a GGUF file'),
+  gpuLayers: z.number().int().min(-1).default(0),
+  vocabOnly: z.boolean().default(false),
+  useMmap: z.boolean().default(true),
+  onProgress: z.function().optional(),
+  signal: z.instanceof(AbortSignal).optional(),
+});
+export type LoadModelOptions = z.input<typeof loadModelOptionsSchema> & {
+  onProgress?: (progress: number) => void;
+};
+
+export const contextOptionsSchema = z
+  .object({
+    contextSize: z.number().int().min(64).max(1 << 20).default(DEFAULTS.contextSize),
+    batchSize: z.number().int().min(1).max(1 << 16).default(512),
+    ubatchSize: z.number().int().min(1).max(1 << 16).optional(),
+    threads: z.number().int().min(1).max(512).optional(),
+    threadsBatch: z.number().int().min(1).max(512).optional(),
+    sequences: z.number().int().min(1).max(64).default(1),
+    flashAttention: z.enum(['auto', 'on', 'off']).default('auto'),
+    embeddings: z.boolean().default(false),
+  })
+  .strict();
+export type ContextOptions = z.input<typeof contextOptionsSchema>;
+
+export const samplingSchema = z.object({
+  temperature: z.number().min(0).max(10).default(DEFAULTS.temperature),
+  topK: z.number().int().min(0).default(DEFAULTS.topK),
+  topP: z.number().gt(0).max(1).default(DEFAULTS.topP),
+  minP: z.number().min(0).max(1).default(0),
+  repeatPenalty: z.number().gt(0).max(10).default(1),
+  repeatLastN: z.number().int().min(0).default(64),
+  presencePenalty: z.number().min(-10).max(10).default(0),
+  frequencyPenalty: z.number().min(-10).max(10).default(0),
+  seed: z.number().int().min(0).max(0xffffffff).optional(),
+});
+
+export const generateParamsSchema = samplingSchema
+  .extend({
+    maxTokens: z.number().int().min(1).max(1 << 20).default(DEFAULTS.maxTokens),
+    stop: z.array(z.string().min(1)).max(16).default([]),
+    grammar: z.string().optional(),
+    jsonSchema: z.record(z.string(), z.unknown()).optional(),
+    sequence: z.number().int().min(0).optional(),
+    ignoreEos: z.boolean().default(false),
+    renderSpecial: z.boolean().default(false),
+    signal: z.instanceof(AbortSignal).optional(),
+  })
+  .strict()
+  .refine((p) => !(p.grammar && p.jsonSchema), { message: 'give either grammar or jsonSchema, not both', path: ['grammar'] });
+export type GenerateParams = z.input<typeof generateParamsSchema>;
+export type ResolvedGenerateParams = z.output<typeof generateParamsSchema>;
+
+export const chatMessageSchema = z.object({
+  role: z.enum(['system', 'user', 'assistant', 'tool']),
+  content: z.string(),
+});
+export type ChatMessage = z.infer<typeof chatMessageSchema>;
+
+export const chatSessionOptionsSchema = z
+  .object({
+    systemPrompt: z.string().optional(),
+    messages: z.array(chatMessageSchema).default([]),
+    // Room kept free for the reply when deciding whether the history still fits.
+    reserveTokens: z.number().int().min(0).optional(),
+  })
+  .strict();
+export type ChatSessionOptions = z.input<typeof chatSessionOptionsSchema>;
+
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const r = schema.safeParse(value ?? {});
+  if (r.success) return r.data;
+  const fields = r.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
+  const list = fields.map((f) => `${f.path}: ${f.message}`).join('; ');
+  throw new WestfallError('invalid_params', `invalid ${what}: ${list}`, { details: { fields } });
+}

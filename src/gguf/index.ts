@@ -1,0 +1,73 @@
+// GGUF reading, validation and writing, plus synthetic model generation for tests and benchmarks.
+
+export * from './types.js';
+export { readGgufHeader, alignUp, type ReadGgufHeaderOptions } from './reader.js';
+export {
+  getMetadataValue,
+  getMetadataString,
+  getMetadataNumber,
+  getMetadataArray,
+  getArchitecture,
+  getModelName,
+  getContextLength,
+  getChatTemplate,
+  getTokenCount,
+  getTokenizerModel,
+  getParameterCount,
+  summarizeMetadata,
+} from './metadata.js';
+export {
+  GgufWriter,
+  ggufArray,
+  type GgufTensorData,
+  type GgufTensorInput,
+  type GgufWriteResult,
+  type GgufWriterOptions,
+} from './writer.js';
+export {
+  Rng,
+  QK4_0,
+  QK8_0,
+  Q4_0_BLOCK_BYTES,
+  Q8_0_BLOCK_BYTES,
+  f32ToF16,
+  f16ToF32,
+  encodeF16,
+  encodeF32,
+  quantizeQ4_0,
+  dequantizeQ4_0,
+  quantizeQ8_0,
+  dequantizeQ8_0,
+  fillRandomBlocks,
+  fillRandomFloats,
+  randomTensorChunks,
+  constantF32,
+  type RandomTensorType,
+} from './quantize.js';
+export {
+  SYNTHETIC_GENERATOR_VERSION,
+  SYNTHETIC_VERSION_KEY,
+  SYNTHETIC_SPEC_KEY,
+  SYNTHETIC_FILES,
+  DEFAULT_MODELS_DIR,
+  DEFAULT_LLAMA_CPP_DIR,
+  TINY_SPEC,
+  BENCH_SPEC,
+  defaultSources,
+  planSyntheticTensors,
+  expectedParameterCount,
+  writeSyntheticModel,
+  isSyntheticModelCurrent,
+  ensureSyntheticModel,
+  generateTestModels,
+  type SyntheticModelSpec,
+  type SyntheticSources,
+  type PlannedTensor,
+  type WriteSyntheticOptions,
+  type SyntheticModelResult,
+  type EnsureResult,
+  type TestModelSet,
+  type GenerateTestModelsOptions,
+  type GenerateTestModelsResult,
+} from './synthetic.js';
+export { FIXTURE_FILES, CORRUPT_STRING_LENGTH, writeFixtures, type FixtureName } from './fixtures.js';

@@ -186,7 +186,9 @@ export class Context implements AsyncDisposable {
         timeToFirstTokenMs: -1,
       });
     };
-    const start = (seq: number) => {
+    // Started at once, a rejected request (a grammar that does not parse, say) throws from generate();
+    // started later from the wait queue, it fails the generation instead.
+    const start = (seq: number, throwErrors = false) => {
       if (aborted) return finishAborted();
       const s = this.#sequences[seq]!;
       s.busy = true;
@@ -194,6 +196,7 @@ export class Context implements AsyncDisposable {
         jobId = ctx.generate(seq, prompt, nativeParams);
       } catch (err) {
         s.busy = false;
+        if (throwErrors) throw toWestfallError(err);
         gen.fail(toWestfallError(err));
         this.#startWaiting();
         return;
@@ -218,7 +221,7 @@ export class Context implements AsyncDisposable {
     }
     const seq = p.sequence ?? this.#pickSequence(prompt);
     if (seq === undefined) this.#waiting.push({ prompt, start, gen });
-    else start(seq);
+    else start(seq, true);
     return gen;
   }
 

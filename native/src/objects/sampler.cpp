@@ -19,7 +19,7 @@ Sampler::Sampler(const llama_model* model, const SamplingParams& p) {
     if (g == nullptr) {
       llama_sampler_free(chain_);
       chain_ = nullptr;
-      throw CodedException("invalid_params", "grammar could not be parsed (see the log for the position)");
+      throw CodedException("invalid_params", "the grammar could not be parsed (llama.cpp prints the position to stderr)");
     }
     llama_sampler_chain_add(chain_, g);
   }

@@ -1,0 +1,115 @@
+// Bad inputs end in typed errors and the process stays up.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadModel, WestfallError } from '../../src/index.js';
+import { fixture, TINY_MODEL } from '../helpers/models.js';
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(WestfallError);
+    return (err as WestfallError).code;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('model loading errors', () => {
+  it('missing file → model_not_found', async () => {
+    expect(await codeOf(loadModel({ path: '/nonexistent/model.gguf' }))).toBe('model_not_found');
+  });
+
+  it('a directory → invalid_model', async () => {
+    expect(await codeOf(loadModel({ path: tmpdir() }))).toBe('invalid_model');
+  });
+
+  it.each(['notGguf', 'empty', 'truncated', 'corruptMetadata', 'corruptOffsets'] as const)('%s → invalid_model', async (name) => {
+    expect(await codeOf(loadModel({ path: fixture(name) }))).toBe('invalid_model');
+  });
+
+  it('unsupported architecture → invalid_model from llama.cpp, with its reason', async () => {
+    // A valid GGUF container whose architecture llama.cpp does not know.
+    const { GgufWriter } = await import('../../src/gguf/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'westfall-'));
+    const path = join(dir, 'alien.gguf');
+    const w = new GgufWriter();
+    w.setString('general.architecture', 'alien-9000');
+    await w.write(path);
+    const err = await loadModel({ path }).catch((e: unknown) => e as WestfallError);
+    expect(err).toBeInstanceOf(WestfallError);
+    expect((err as WestfallError).code).toBe('invalid_model');
+    expect((err as WestfallError).message).toMatch(/alien-9000|architecture/i);
+  });
+
+  it('invalid parameters name the field', async () => {
+    const err = await loadModel({ path: TINY_MODEL, gpuLayers: 1.5 }).catch((e: unknown) => e as WestfallError);
+    expect(err.code).toBe('invalid_params');
+    expect(err.message).toMatch(/gpuLayers/);
+    const model = await loadModel({ path: TINY_MODEL });
+    try {
+      await expect(model.createContext({ contextSize: -1 })).rejects.toMatchObject({ code: 'invalid_params' });
+      await expect(model.createContext({ bogus: 1 } as never)).rejects.toMatchObject({ code: 'invalid_params' });
+      const ctx = await model.createContext({ contextSize: 256, threads: 2 });
+      expect(() => ctx.generate('hi', { temperature: -1 })).toThrow(expect.objectContaining({ code: 'invalid_params' }));
+      expect(() => ctx.generate('hi', { maxTokens: 0 })).toThrow(/maxTokens/);
+      expect(() => ctx.generate('')).toThrow(expect.objectContaining({ code: 'invalid_params' }));
+      expect(() => ctx.generate('hi', { grammar: 'root ::= (' })).toThrow(expect.objectContaining({ code: 'invalid_params' }));
+      expect(() => ctx.generate('word '.repeat(400))).toThrow(expect.objectContaining({ code: 'context_overflow' }));
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('abort before loading → aborted', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    expect(await codeOf(loadModel({ path: TINY_MODEL, signal: ac.signal }))).toBe('aborted');
+  });
+
+  it('use after dispose is a JavaScript error, never a crash', async () => {
+    const model = await loadModel({ path: TINY_MODEL });
+    const ctx = await model.createContext({ contextSize: 256, threads: 2 });
+    const running = ctx.generate('Once upon a time', { maxTokens: 500, ignoreEos: true });
+    model.dispose(); // disposes the context too, mid-generation
+    await expect(running.result).rejects.toMatchObject({ code: 'disposed' });
+    expect(() => model.tokenize('x')).toThrow(expect.objectContaining({ code: 'disposed' }));
+    expect(() => ctx.generate('x')).toThrow(expect.objectContaining({ code: 'disposed' }));
+    await expect(ctx.saveState(join(tmpdir(), 'x.state'))).rejects.toMatchObject({ code: 'disposed' });
+    expect(() => model.dispose()).not.toThrow();
+    expect(() => ctx.dispose()).not.toThrow();
+  });
+
+  it('200 load/unload cycles do not grow RSS', async () => {
+    const cycle = async () => {
+      const model = await loadModel({ path: TINY_MODEL });
+      const ctx = await model.createContext({ contextSize: 256, threads: 1 });
+      await ctx.generate('hi', { maxTokens: 2 }).result;
+      model.dispose();
+    };
+    for (let i = 0; i < 5; i++) await cycle(); // warm up allocator pools
+    global.gc?.();
+    const before = process.memoryUsage().rss;
+    for (let i = 0; i < 200; i++) await cycle();
+    global.gc?.();
+    const grown = process.memoryUsage().rss - before;
+    // A leaked model (11 MB file, mmapped) or context (KV + compute buffers) per cycle would be hundreds of MB.
+    expect(grown).toBeLessThan(64 * 1024 * 1024);
+  }, 300_000);
+
+  it('a corrupt state file is a typed error', async () => {
+    const model = await loadModel({ path: TINY_MODEL });
+    try {
+      const ctx = await model.createContext({ contextSize: 256, threads: 2 });
+      const dir = mkdtempSync(join(tmpdir(), 'westfall-'));
+      writeFileSync(join(dir, 'bad.state'), 'not a state file');
+      await expect(ctx.loadState(join(dir, 'bad.state'))).rejects.toMatchObject({ code: 'invalid_params' });
+      await expect(ctx.loadState(join(dir, 'missing.state'))).rejects.toMatchObject({ code: 'invalid_params' });
+      // The context still works afterwards.
+      expect((await ctx.generate('hi', { maxTokens: 3, ignoreEos: true }).result).usage.completionTokens).toBe(3);
+    } finally {
+      model.dispose();
+    }
+  });
+});

@@ -33,7 +33,8 @@ class Context : public Napi::ObjectWrap<Context> {
   ~Context() override;
 
   // Called by the creation worker on the JS thread.
-  void Start(Napi::Env env, std::shared_ptr<ModelState> model, llama_context* ctx, Napi::Function on_event);
+  void Start(Napi::Env env, std::shared_ptr<ModelState> model, llama_context* ctx, Napi::Function on_event,
+             ggml_threadpool* threadpool, ggml_threadpool* threadpool_batch);
 
  private:
   Napi::Value Generate(const Napi::CallbackInfo& info);
@@ -62,6 +63,8 @@ class Context : public Napi::ObjectWrap<Context> {
 
   std::shared_ptr<ModelState> model_;
   llama_context* ctx_ = nullptr;
+  ggml_threadpool* threadpool_ = nullptr;        // persistent decode threads (see context.cpp)
+  ggml_threadpool* threadpool_batch_ = nullptr;  // only when batch threads differ
   const llama_vocab* vocab_ = nullptr;
   uint32_t n_batch_ = 0;
   uint32_t n_seq_max_ = 1;

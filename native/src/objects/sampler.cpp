@@ -1,5 +1,7 @@
 #include "objects/sampler.h"
 
+#include <algorithm>
+
 #include "util/errors.h"
 
 namespace westfall {
@@ -23,15 +25,22 @@ Sampler::Sampler(const llama_model* model, const SamplingParams& p) {
     }
     llama_sampler_chain_add(chain_, g);
   }
-  if (p.repeat_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f) {
+  const bool penalties = p.repeat_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f;
+  const bool exact_logits_first = p.grammar.empty() && !penalties;
+  if (penalties) {
     llama_sampler_chain_add(chain_, llama_sampler_init_penalties(n_vocab_, p.repeat_last_n, p.repeat_penalty,
                                                                  p.frequency_penalty, p.presence_penalty));
   }
   if (p.temperature <= 0.0f) {
+    greedy_ = exact_logits_first;
     llama_sampler_chain_add(chain_, llama_sampler_init_greedy());
     return;
   }
-  if (p.top_k > 0) llama_sampler_chain_add(chain_, llama_sampler_init_top_k(p.top_k));
+  if (exact_logits_first && p.top_k > 0 && p.top_k < n_vocab_) {
+    pre_top_k_ = p.top_k;  // done in Sample(); top-k as the chain's first stage is the same distribution
+  } else if (p.top_k > 0) {
+    llama_sampler_chain_add(chain_, llama_sampler_init_top_k(p.top_k));
+  }
   if (p.top_p < 1.0f) llama_sampler_chain_add(chain_, llama_sampler_init_top_p(p.top_p, 1));
   if (p.min_p > 0.0f) llama_sampler_chain_add(chain_, llama_sampler_init_min_p(p.min_p, 1));
   llama_sampler_chain_add(chain_, llama_sampler_init_temp(p.temperature));
@@ -47,6 +56,37 @@ Sampler::~Sampler() {
 llama_token Sampler::Sample(llama_context* ctx, int32_t idx) {
   const float* logits = llama_get_logits_ith(ctx, idx);
   if (logits == nullptr) return -1;
+  if (greedy_) {
+    llama_token best = 0;
+    for (llama_token t = 1; t < n_vocab_; t++) {
+      if (logits[t] > logits[best]) best = t;
+    }
+    llama_sampler_accept(chain_, best);
+    return best;
+  }
+  if (pre_top_k_ > 0) {
+    // A min-heap of the k largest logits: one pass, and most logits fail the first comparison.
+    auto cmp = [](const llama_token_data& a, const llama_token_data& b) { return a.logit > b.logit; };
+    candidates_.clear();
+    candidates_.reserve(pre_top_k_);
+    for (llama_token t = 0; t < n_vocab_; t++) {
+      if (static_cast<int32_t>(candidates_.size()) < pre_top_k_) {
+        candidates_.push_back({t, logits[t], 0.0f});
+        std::push_heap(candidates_.begin(), candidates_.end(), cmp);
+      } else if (logits[t] > candidates_.front().logit) {
+        std::pop_heap(candidates_.begin(), candidates_.end(), cmp);
+        candidates_.back() = {t, logits[t], 0.0f};
+        std::push_heap(candidates_.begin(), candidates_.end(), cmp);
+      }
+    }
+    std::sort(candidates_.begin(), candidates_.end(), [](const auto& a, const auto& b) { return a.logit > b.logit; });
+    llama_token_data_array cur = {candidates_.data(), candidates_.size(), -1, true};
+    llama_sampler_apply(chain_, &cur);
+    if (cur.selected < 0 || cur.selected >= static_cast<int64_t>(cur.size)) return -1;
+    llama_token token = cur.data[cur.selected].id;
+    llama_sampler_accept(chain_, token);
+    return token;
+  }
   candidates_.resize(n_vocab_);
   for (llama_token t = 0; t < n_vocab_; t++) candidates_[t] = llama_token_data{t, logits[t], 0.0f};
   llama_token_data_array cur = {candidates_.data(), candidates_.size(), -1, false};

@@ -36,6 +36,10 @@ class Sampler {
  private:
   llama_sampler* chain_ = nullptr;
   int32_t n_vocab_ = 0;
+  // Fast path: when nothing before top-k changes logits (no grammar, no penalties), the k best are
+  // selected straight from the logits and only they enter the chain, instead of all n_vocab.
+  int32_t pre_top_k_ = 0;
+  bool greedy_ = false;
   std::vector<llama_token_data> candidates_;  // reused: one allocation per generation, not per token
 };
 

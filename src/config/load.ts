@@ -117,8 +117,17 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
 
   const parsed = settingsSchema.safeParse(merged);
   if (!parsed.success) {
+    // One entry per key, with every reason it fails.
+    const byKey = new Map<string, string[]>();
+    for (const i of parsed.error.issues) {
+      const key = String(i.path[0] ?? '(config)');
+      byKey.set(key, [...(byKey.get(key) ?? []), i.message]);
+    }
     throw new ConfigError(
-      parsed.error.issues.map((i) => ({ key: String(i.path[0] ?? '(config)'), message: describeIssue(i.message, SECRET_KEYS.has(String(i.path[0])) ? undefined : merged[i.path[0] as SettingKey]) })),
+      [...byKey].map(([key, messages]) => ({
+        key,
+        message: describeIssue([...new Set(messages)].join('; '), SECRET_KEYS.has(key) ? undefined : merged[key as SettingKey]),
+      })),
     );
   }
   const config = toConfig(parsed.data, cwd, platform);
@@ -129,7 +138,8 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
 
 function normalize(v: RawSettings[SettingKey]): string | number | boolean | undefined {
   if (Array.isArray(v)) return v.join(',');
-  return v as string | number | boolean | undefined;
+  if (typeof v === 'boolean') return String(v);
+  return v as string | number | undefined;
 }
 
 function describeIssue(message: string, value: unknown): string {

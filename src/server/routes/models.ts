@@ -119,9 +119,11 @@ const modelsRoutes: FastifyPluginAsync<ModelsRoutesOptions> = async (app: Fastif
   const heartbeatMs = opts.sseHeartbeatMs ?? 15_000;
   const openStreams = new Set<PassThrough>();
 
-  app.addHook('onClose', async () => {
-    for (const s of openStreams) s.end();
+  // preClose, not onClose: the server waits for open connections before onClose, and an SSE stream stays open
+  // until its download ends. Cancelling the downloads ends their streams with a final `error` (aborted).
+  app.addHook('preClose', async () => {
     await store.close();
+    for (const s of openStreams) s.end();
   });
 
   const currentStatus = async (): Promise<unknown> => await manager.status();

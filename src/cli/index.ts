@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// The `westfall` command. `westfall serve` starts the backend: settings from flags > environment > .env >
+// defaults (an invalid one exits with code 2), logs to the data directory, prints the address and how to
+// authenticate, loads the configured model, and shuts down gracefully on SIGINT/SIGTERM.
+import { Command } from 'commander';
+import { ConfigError, loadConfig, type Config, type RawSettings } from '../config/index.js';
+import { setLogHandler } from '../engine/index.js';
+import { createLogger, type Logger } from '../logging/index.js';
+import { createApp, ModelManager, type ServerPlugin } from '../server/index.js';
+import { VERSION } from '../version.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_CONFIG = 2;
+
+interface ServeFlags {
+  model?: string;
+  port?: string;
+  host?: string;
+  dataDir?: string;
+  modelsDir?: string;
+  contextSize?: string;
+  gpuLayers?: string;
+  parallel?: string;
+  logLevel?: string;
+}
+
+const FLAG_KEYS: Record<keyof ServeFlags, [keyof RawSettings, string]> = {
+  model: ['WESTFALL_MODEL', '--model'],
+  port: ['WESTFALL_PORT', '--port'],
+  host: ['WESTFALL_HOST', '--host'],
+  dataDir: ['WESTFALL_DATA_DIR', '--data-dir'],
+  modelsDir: ['WESTFALL_MODELS_DIR', '--models-dir'],
+  contextSize: ['WESTFALL_CONTEXT_SIZE', '--context-size'],
+  gpuLayers: ['WESTFALL_GPU_LAYERS', '--gpu-layers'],
+  parallel: ['WESTFALL_PARALLEL', '--parallel'],
+  logLevel: ['WESTFALL_LOG_LEVEL', '--log-level'],
+};
+
+/**
+ * Plugins of other areas that are present in this build (the models routes), loaded by path so the
+ * CLI does not depend on them at compile time.
+ */
+async function optionalPlugins(log: Logger): Promise<ServerPlugin[]> {
+  const candidates = ['../server/routes/models.js'];
+  const plugins: ServerPlugin[] = [];
+  for (const spec of candidates) {
+    try {
+      const mod = (await import(spec)) as Record<string, unknown>;
+      const plugin = mod.default ?? mod.modelsRoutes ?? mod.modelRoutes ?? mod.modelsPlugin;
+      if (typeof plugin === 'function') plugins.push(plugin as ServerPlugin);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') log.warn({ err, module: spec }, 'optional plugin failed to load');
+    }
+  }
+  return plugins;
+}
+
+function printBanner(config: Config, url: string, logFile: string | null): void {
+  const token = config.apiToken;
+  const lines = [
+    `Westfall Assistant ${VERSION} is listening on ${url}`,
+    config.apiTokenGenerated
+      ? `  API token (generated for this launch; set WESTFALL_API_TOKEN to keep one): ${token}`
+      : '  API token: the one configured in WESTFALL_API_TOKEN',
+    `  Authenticate with the header  Authorization: Bearer ${config.apiTokenGenerated ? token : '<token>'}`,
+    `  OpenAI clients: baseURL ${url}/v1 with the token as apiKey`,
+    `  WebSocket: ${url.replace(/^http/, 'ws')}/api/llm/stream (header, ?token= or subprotocol bearer.<token>)`,
+    `  One-time login URL: ${url}/?token=${config.apiTokenGenerated ? token : '<token>'}`,
+  ];
+  if (logFile) lines.push(`  Logs: ${logFile}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+export async function serve(flags: ServeFlags): Promise<void> {
+  const overrides: RawSettings = {};
+  for (const [flag, [key]] of Object.entries(FLAG_KEYS) as [keyof ServeFlags, [keyof RawSettings, string]][]) {
+    if (flags[flag] !== undefined) overrides[key] = flags[flag];
+  }
+  let config: Config;
+  let warnings: string[];
+  try {
+    ({ config, warnings } = loadConfig({ overrides }));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      const fromFlag = new Map(Object.values(FLAG_KEYS).map(([k, f]) => [k as string, f]));
+      const lines = err.issues.map((i) => `  ${i.key}${overrides[i.key as keyof RawSettings] !== undefined ? ` (${fromFlag.get(i.key)})` : ''}: ${i.message}`);
+      process.stderr.write(`westfall: invalid configuration, not starting:\n${lines.join('\n')}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw err;
+  }
+
+  const { logger, file, flush } = createLogger({ level: config.logLevel, logsDir: config.logFile ? config.logsDir : null, console: 'auto' });
+  for (const w of warnings) logger.warn(w);
+  const llamaLog = logger.child({ component: 'llama.cpp' });
+  setLogHandler((level, message) => llamaLog[level](message.trimEnd()), 'warn');
+
+  const manager = ModelManager.fromConfig(config, logger);
+  const app = createApp(config, { manager, logger, extraPlugins: await optionalPlugins(logger) });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      flush();
+      process.exit(130);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const hard = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      flush();
+      process.exit(EXIT_FAILURE);
+    }, config.shutdownTimeoutMs + 2000);
+    hard.unref();
+    try {
+      await app.close();
+      setLogHandler(null);
+      logger.info('stopped');
+      flush();
+      process.exit(EXIT_OK);
+    } catch (err) {
+      logger.error({ err }, 'shutdown failed');
+      flush();
+      process.exit(EXIT_FAILURE);
+    }
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EADDRINUSE' ? `port ${config.port} is already in use (set --port or WESTFALL_PORT)` : e.message;
+    process.stderr.write(`westfall: cannot listen on ${config.host}:${config.port}: ${why}\n`);
+    logger.fatal({ err }, 'cannot listen');
+    flush();
+    process.exit(EXIT_FAILURE);
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : hostForUrl}:${port}`;
+  printBanner(config, url, file);
+  logger.info({ url, dataDir: config.dataDir, modelsDir: config.modelsDir, parallel: config.parallel }, 'listening');
+
+  if (config.model) {
+    manager.load(config.model).catch((err: unknown) => {
+      if (!stopping) logger.error({ err }, 'the configured model could not be loaded; the service keeps running without one');
+    });
+  } else {
+    logger.info('no model configured (WESTFALL_MODEL or --model); /health/ready reports not ready until one is loaded');
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program.name('westfall').description('Westfall Assistant: a private assistant that runs language models on your machine').version(VERSION);
+  program
+    .command('serve')
+    .description('start the local backend (HTTP, WebSocket and OpenAI-compatible API)')
+    .option('-m, --model <path>', 'GGUF model to load at startup (WESTFALL_MODEL)')
+    .option('-p, --port <n>', 'port to listen on, 0 for any free port (WESTFALL_PORT, default 8756)')
+    .option('-H, --host <host>', 'address to listen on (WESTFALL_HOST, default 127.0.0.1)')
+    .option('--data-dir <dir>', 'data directory (WESTFALL_DATA_DIR)')
+    .option('--models-dir <dir>', 'models directory (WESTFALL_MODELS_DIR)')
+    .option('--context-size <n>', 'context size in tokens (WESTFALL_CONTEXT_SIZE)')
+    .option('--gpu-layers <n>', 'layers to offload to the GPU, -1 for all (WESTFALL_GPU_LAYERS)')
+    .option('--parallel <n>', 'generations decoded together (WESTFALL_PARALLEL)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (WESTFALL_LOG_LEVEL)')
+    .action(async (flags: ServeFlags) => serve(flags));
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

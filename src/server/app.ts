@@ -1,0 +1,126 @@
+// createApp(config, deps): the Fastify service. Each area is a plugin: security (Host, Origin/CORS,
+// bearer token), errors (one catalog-driven handler), metrics, health, system, chat, stream (WebSocket)
+// and the OpenAI-compatible routes; deps.extraPlugins (e.g. the models routes) are registered the same way
+// and receive { config, manager }.
+import type { ServerResponse } from 'node:http';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback } from 'fastify';
+import type { Config } from '../config/index.js';
+import { WestfallError } from '../errors.js';
+import { REQUEST_ID_HEADER, genRequestId, type Logger } from '../logging/index.js';
+import { VERSION } from '../version.js';
+import type { AppContext, ServerPluginOptions } from './context.js';
+import { errorsPlugin } from './errors.js';
+import { createMetrics, metricsPlugin } from './metrics.js';
+import { ModelManager } from './model-manager.js';
+import { chatRoutes } from './routes/chat.js';
+import { healthRoutes } from './routes/health.js';
+import { openAIRoutes } from './routes/openai.js';
+import { WS_CLOSE_GOING_AWAY, streamRoutes } from './routes/stream.js';
+import { systemRoutes } from './routes/system.js';
+import { securityPlugin, selectSubprotocol } from './security.js';
+import { ActiveStreams } from './streams.js';
+
+export type { ServerPluginOptions } from './context.js';
+
+/** A plugin of another area, registered by createApp with { config, manager }. */
+export type ServerPlugin = FastifyPluginAsync<ServerPluginOptions> | FastifyPluginCallback<ServerPluginOptions>;
+
+export interface AppDeps {
+  /** The model manager; default: a new one from config (no model loaded). */
+  manager?: ModelManager;
+  /** pino logger for requests and the service; default: none. */
+  logger?: Logger;
+  /** More route plugins (e.g. the models routes); they get { config, manager }. */
+  extraPlugins?: ServerPlugin[];
+  /** Close the manager (abort generations, free the model) when the app closes; default true. */
+  closeManager?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    westfall: AppContext;
+  }
+}
+
+export function createApp(config: Config, deps: AppDeps = {}): FastifyInstance {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    genReqId: genRequestId,
+    bodyLimit: config.bodyLimit,
+    // Our own 503 (shutting_down, in our error shape) instead of Fastify's.
+    return503OnClosing: false,
+    // After preClose has let every response finish, remaining keep-alive sockets are cut.
+    forceCloseConnections: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  }) as unknown as FastifyInstance;
+
+  const manager = deps.manager ?? ModelManager.fromConfig(config, deps.logger);
+  const ctx: AppContext = {
+    config,
+    manager,
+    metrics: createMetrics(manager),
+    streams: new ActiveStreams(),
+    version: VERSION,
+    startedAt: performance.now(),
+    closing: false,
+  };
+  app.decorate('westfall', ctx);
+
+  // HTTP responses in progress (not WebSocket upgrades), so shutdown can let them finish.
+  const responses = new Set<ServerResponse>();
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    if (request.headers.upgrade === undefined) {
+      const res = reply.raw;
+      responses.add(res);
+      res.once('close', () => responses.delete(res));
+    }
+    if (ctx.closing && request.routeOptions.config?.public !== true) throw new WestfallError('shutting_down');
+  });
+
+  // Shutdown, first step (before the WebSocket plugin closes its sockets): refuse new work, end every
+  // generation with shutting_down and give each stream the time to send its final message.
+  app.addHook('preClose', async () => {
+    ctx.closing = true;
+    app.log.info({ streams: ctx.streams.size, ...manager.stats() }, 'closing: ending streams and generations');
+    manager.beginShutdown();
+    const deadline = Date.now() + Math.max(100, config.shutdownTimeoutMs - 1000);
+    const drained = await ctx.streams.drain(deadline - Date.now());
+    if (!drained) app.log.warn({ streams: ctx.streams.size }, 'some streams did not end in time');
+    while (responses.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    if (responses.size > 0) app.log.warn({ responses: responses.size }, 'some responses did not finish in time');
+  });
+  app.addHook('onClose', async () => {
+    app.log.info('closed: freeing the model');
+    if (deps.closeManager !== false) await manager.close(1000);
+  });
+
+  void app.register(errorsPlugin);
+  // Before security: its onRequest hook marks upgrade requests, so a refused upgrade's socket is closed.
+  void app.register(websocket, {
+    options: { maxPayload: config.bodyLimit, handleProtocols: selectSubprotocol },
+    preClose(done) {
+      const wss = this.websocketServer;
+      for (const client of wss.clients) client.close(WS_CLOSE_GOING_AWAY, 'server shutting down');
+      // A client that does not answer the closing handshake is cut off after a second.
+      const timer = setTimeout(() => {
+        for (const client of wss.clients) client.terminate();
+      }, 1000);
+      timer.unref();
+      wss.close(() => {
+        clearTimeout(timer);
+        done();
+      });
+    },
+  });
+  void app.register(securityPlugin, { config });
+  void app.register(metricsPlugin, { metrics: ctx.metrics, manager });
+  void app.register(healthRoutes, { ctx });
+  void app.register(systemRoutes, { ctx });
+  void app.register(chatRoutes, { ctx });
+  void app.register(streamRoutes, { ctx });
+  void app.register(openAIRoutes, { ctx });
+  for (const plugin of deps.extraPlugins ?? []) void app.register(plugin as FastifyPluginAsync<ServerPluginOptions>, { config, manager });
+  return app;
+}

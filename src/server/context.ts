@@ -1,0 +1,22 @@
+// What every route plugin of the service receives.
+import type { Config } from '../config/index.js';
+import type { Metrics } from './metrics.js';
+import type { ModelManager } from './model-manager.js';
+import type { ActiveStreams } from './streams.js';
+
+export interface AppContext {
+  config: Config;
+  manager: ModelManager;
+  metrics: Metrics;
+  streams: ActiveStreams;
+  version: string;
+  startedAt: number;
+  /** Set when shutdown begins: new requests get 503 shutting_down. */
+  closing: boolean;
+}
+
+/** Options of the plugins given to createApp in deps.extraPlugins (e.g. the models routes). */
+export interface ServerPluginOptions {
+  config: Config;
+  manager: ModelManager;
+}

@@ -1,0 +1,37 @@
+// POST /api/llm/chat: one chat turn, answered when the whole reply is ready. A client that disconnects
+// stops its generation.
+import type { FastifyPluginAsync } from 'fastify';
+import type { AppContext } from '../context.js';
+import { parseWith } from '../errors.js';
+import { chatRequestSchema, type ChatResponse } from '../schemas.js';
+
+export const chatRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
+  app.post('/api/llm/chat', async (request, reply): Promise<ChatResponse | undefined> => {
+    const body = parseWith(chatRequestSchema, request.body);
+    const clientGone = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableFinished) clientGone.abort();
+    };
+    reply.raw.on('close', onClose);
+    try {
+      const gen = await ctx.manager.chat({
+        messages: body.messages,
+        ...(body.params ? { params: body.params } : {}),
+        ...(body.tools ? { tools: body.tools } : {}),
+        signal: clientGone.signal,
+      });
+      const r = await gen.result;
+      if (gen.serverAbortReason) throw gen.serverAbortReason;
+      return {
+        id: gen.id,
+        model: gen.modelId,
+        message: { role: 'assistant', content: r.text },
+        stopReason: r.stopReason,
+        usage: r.usage,
+        timings: r.timings,
+      };
+    } finally {
+      reply.raw.off('close', onClose);
+    }
+  });
+};

@@ -1,0 +1,421 @@
+// zod schemas for every request and response of the HTTP API and for the WebSocket protocol. The
+// renderer imports these (and the inferred types) so both sides agree on one definition.
+import { z } from 'zod';
+
+// ---------------------------------------------------------------------------------------------------
+// Shared pieces
+
+export const requestIdSchema = z.string().min(1, 'id must not be empty').max(128, 'id must be at most 128 characters');
+
+export const chatRoleSchema = z.enum(['system', 'user', 'assistant', 'tool']);
+
+/** A chat message of the native API. */
+export const chatMessageSchema = z
+  .object({
+    role: chatRoleSchema,
+    content: z.string().max(4_000_000),
+    name: z.string().max(256).optional(),
+  })
+  .strict();
+export type ChatMessage = z.infer<typeof chatMessageSchema>;
+
+export const messagesSchema = z.array(chatMessageSchema).min(1, 'at least one message is required').max(10_000);
+
+/** An OpenAI function tool; rendered into the prompt with the model's own tool format. */
+export const toolSchema = z
+  .object({
+    type: z.literal('function'),
+    function: z
+      .object({
+        name: z.string().min(1).max(256),
+        description: z.string().optional(),
+        parameters: z.record(z.string(), z.unknown()).optional(),
+        strict: z.boolean().nullish(),
+      })
+      .loose(),
+  })
+  .loose();
+export type Tool = z.infer<typeof toolSchema>;
+
+/** Sampling and stopping parameters of the native API (all optional; the server's defaults apply). */
+export const generationParamsSchema = z
+  .object({
+    temperature: z.number().min(0).max(10).optional(),
+    topP: z.number().gt(0).max(1).optional(),
+    topK: z.number().int().min(0).optional(),
+    minP: z.number().min(0).max(1).optional(),
+    maxTokens: z.number().int().min(1).max(1 << 20).optional(),
+    stop: z.array(z.string().min(1)).max(16).optional(),
+    seed: z.number().int().min(0).max(0xffffffff).optional(),
+    repeatPenalty: z.number().gt(0).max(10).optional(),
+    repeatLastN: z.number().int().min(0).optional(),
+    presencePenalty: z.number().min(-10).max(10).optional(),
+    frequencyPenalty: z.number().min(-10).max(10).optional(),
+    jsonSchema: z.record(z.string(), z.unknown()).optional(),
+    grammar: z.string().max(1_000_000).optional(),
+    ignoreEos: z.boolean().optional(),
+  })
+  .strict()
+  .refine((p) => !(p.grammar && p.jsonSchema), { message: 'give either grammar or jsonSchema, not both', path: ['grammar'] });
+export type GenerationParams = z.infer<typeof generationParamsSchema>;
+
+export const stopReasonSchema = z.enum(['eos', 'stop_sequence', 'max_tokens', 'context_full', 'aborted']);
+export type StopReason = z.infer<typeof stopReasonSchema>;
+
+export const usageSchema = z.object({
+  promptTokens: z.number().int(),
+  reusedPromptTokens: z.number().int(),
+  evaluatedPromptTokens: z.number().int(),
+  completionTokens: z.number().int(),
+  totalTokens: z.number().int(),
+});
+export type Usage = z.infer<typeof usageSchema>;
+
+export const timingsSchema = z.object({
+  /** Time spent waiting in the queue for a free sequence. */
+  queueMs: z.number(),
+  promptMs: z.number(),
+  generationMs: z.number(),
+  timeToFirstTokenMs: z.number(),
+  promptTokensPerSecond: z.number(),
+  generationTokensPerSecond: z.number(),
+});
+export type Timings = z.infer<typeof timingsSchema>;
+
+export const errorInfoSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  details: z.unknown().optional(),
+});
+
+/** Every error response of the native API (/health, /api, /metrics, unknown routes). */
+export const errorBodySchema = z.object({
+  error: z.object({
+    type: z.string(),
+    code: z.string(),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+/** Error responses of /v1 (OpenAI's shape). */
+export const openAIErrorBodySchema = z.object({
+  error: z.object({
+    message: z.string(),
+    type: z.string(),
+    param: z.string().nullable(),
+    code: z.string().nullable(),
+  }),
+});
+export type OpenAIErrorBody = z.infer<typeof openAIErrorBodySchema>;
+
+// ---------------------------------------------------------------------------------------------------
+// Health, system, model status
+
+export const modelStateSchema = z.enum(['none', 'loading', 'ready', 'error']);
+export type ModelState = z.infer<typeof modelStateSchema>;
+
+export const modelSummarySchema = z.object({
+  id: z.string(),
+  path: z.string(),
+  name: z.string().nullable(),
+  architecture: z.string(),
+  parameterCount: z.number(),
+  fileSizeBytes: z.number(),
+  contextLength: z.number(),
+  embeddingLength: z.number(),
+  hasChatTemplate: z.boolean(),
+});
+export type ModelSummary = z.infer<typeof modelSummarySchema>;
+
+export const modelStatusSchema = z.object({
+  state: modelStateSchema,
+  /** The loaded model (ready), or the one being loaded (loading) or that failed (error). */
+  model: modelSummarySchema.nullable(),
+  path: z.string().nullable(),
+  /** Load progress 0..1 while loading. */
+  progress: z.number().nullable(),
+  error: errorInfoSchema.nullable(),
+  context: z
+    .object({ contextSize: z.number(), contextSizePerSequence: z.number(), sequences: z.number(), threads: z.number() })
+    .nullable(),
+  loadedAt: z.string().nullable(),
+});
+export type ModelStatus = z.infer<typeof modelStatusSchema>;
+
+export const schedulerStatsSchema = z.object({
+  capacity: z.number(),
+  running: z.number(),
+  queued: z.number(),
+  queueLimit: z.number(),
+});
+export type SchedulerStats = z.infer<typeof schedulerStatsSchema>;
+
+export const healthResponseSchema = z.object({
+  status: z.literal('ok'),
+  version: z.string(),
+  uptimeSeconds: z.number(),
+  model: z.object({ state: modelStateSchema }),
+});
+export type HealthResponse = z.infer<typeof healthResponseSchema>;
+
+export const readyResponseSchema = z.object({
+  status: z.literal('ready'),
+  model: modelSummarySchema,
+  scheduler: schedulerStatsSchema,
+});
+export type ReadyResponse = z.infer<typeof readyResponseSchema>;
+
+export const systemResponseSchema = z.object({
+  version: z.string(),
+  engine: z.object({
+    backend: z.string(),
+    llamaCppVersion: z.string(),
+    cpuFeatures: z.string(),
+    gpuOffload: z.boolean(),
+    mmap: z.boolean(),
+    devices: z.array(
+      z.object({ name: z.string(), description: z.string(), type: z.string(), memoryFree: z.number(), memoryTotal: z.number() }),
+    ),
+  }),
+  memory: z.object({
+    totalBytes: z.number(),
+    freeBytes: z.number(),
+    process: z.object({ rssBytes: z.number(), heapUsedBytes: z.number(), externalBytes: z.number() }),
+  }),
+  cpu: z.object({ model: z.string(), cores: z.number() }),
+  platform: z.object({ os: z.string(), arch: z.string(), node: z.string() }),
+  model: modelStatusSchema,
+  scheduler: schedulerStatsSchema,
+});
+export type SystemResponse = z.infer<typeof systemResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------------
+// POST /api/llm/chat
+
+export const chatRequestSchema = z
+  .object({
+    messages: messagesSchema,
+    params: generationParamsSchema.optional(),
+    tools: z.array(toolSchema).max(128).optional(),
+  })
+  .strict();
+export type ChatRequest = z.infer<typeof chatRequestSchema>;
+
+export const chatResponseSchema = z.object({
+  id: z.string(),
+  model: z.string(),
+  message: z.object({ role: z.literal('assistant'), content: z.string() }),
+  stopReason: stopReasonSchema,
+  usage: usageSchema,
+  timings: timingsSchema,
+});
+export type ChatResponse = z.infer<typeof chatResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------------
+// WebSocket /api/llm/stream
+//
+// client → server: {type:'chat', id, messages, params?, tools?} starts a generation under the client's id
+//                  (unique among the socket's requests in flight); {type:'cancel', id} stops it.
+// server → client: {type:'token', id, text} for each piece of text; then exactly one of
+//                  {type:'done', id, usage, timings, stopReason} (stopReason 'aborted' after a cancel) or
+//                  {type:'error', id, error:{code, message, details?}}. An error without id concerns the
+//                  socket (a message that is not JSON or has no valid id). On shutdown every request in
+//                  flight gets an error with code 'shutting_down' and the socket closes with 1001.
+// Several requests may be in flight on one socket; their messages interleave, told apart by id.
+
+export const WS_SUBPROTOCOL = 'westfall.v1';
+/** Browsers cannot set headers on a WebSocket; they may pass the token as the subprotocol `bearer.<token>`. */
+export const WS_TOKEN_PROTOCOL_PREFIX = 'bearer.';
+
+export const wsChatMessageSchema = z
+  .object({
+    type: z.literal('chat'),
+    id: requestIdSchema,
+    messages: messagesSchema,
+    params: generationParamsSchema.optional(),
+    tools: z.array(toolSchema).max(128).optional(),
+  })
+  .strict();
+export const wsCancelMessageSchema = z.object({ type: z.literal('cancel'), id: requestIdSchema }).strict();
+export const wsClientMessageSchema = z.discriminatedUnion('type', [wsChatMessageSchema, wsCancelMessageSchema]);
+export type WsChatMessage = z.infer<typeof wsChatMessageSchema>;
+export type WsCancelMessage = z.infer<typeof wsCancelMessageSchema>;
+export type WsClientMessage = z.infer<typeof wsClientMessageSchema>;
+
+export const wsTokenMessageSchema = z.object({ type: z.literal('token'), id: requestIdSchema, text: z.string() });
+export const wsDoneMessageSchema = z.object({
+  type: z.literal('done'),
+  id: requestIdSchema,
+  usage: usageSchema,
+  timings: timingsSchema,
+  stopReason: stopReasonSchema,
+});
+export const wsErrorMessageSchema = z.object({
+  type: z.literal('error'),
+  id: requestIdSchema.optional(),
+  error: errorInfoSchema,
+});
+export const wsServerMessageSchema = z.discriminatedUnion('type', [wsTokenMessageSchema, wsDoneMessageSchema, wsErrorMessageSchema]);
+export type WsTokenMessage = z.infer<typeof wsTokenMessageSchema>;
+export type WsDoneMessage = z.infer<typeof wsDoneMessageSchema>;
+export type WsErrorMessage = z.infer<typeof wsErrorMessageSchema>;
+export type WsServerMessage = z.infer<typeof wsServerMessageSchema>;
+
+// ---------------------------------------------------------------------------------------------------
+// OpenAI-compatible /v1. Requests are loose (unknown fields are ignored, as OpenAI clients send many);
+// the fields we use are validated.
+
+const nullishInt = (min: number, max: number) => z.number().int().min(min).max(max).nullish();
+const stopField = z.union([z.string().min(1), z.array(z.string().min(1)).max(16)]).nullish();
+
+const openAIContentPartSchema = z.object({ type: z.string(), text: z.string().optional() }).loose();
+export const openAIMessageSchema = z
+  .object({
+    role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+    content: z.union([z.string(), z.array(openAIContentPartSchema)]).nullish(),
+    name: z.string().optional(),
+    tool_calls: z.array(z.unknown()).optional(),
+    tool_call_id: z.string().optional(),
+  })
+  .loose();
+export type OpenAIMessage = z.infer<typeof openAIMessageSchema>;
+
+const samplingFields = {
+  model: z.string().optional(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().gt(0).max(1).nullish(),
+  top_k: z.number().int().min(0).nullish(),
+  min_p: z.number().min(0).max(1).nullish(),
+  seed: z.number().int().min(0).max(0xffffffff).nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
+  repeat_penalty: z.number().gt(0).max(10).nullish(),
+  stop: stopField,
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().nullish() }).loose().nullish(),
+  n: z.literal(1, { error: 'only n = 1 is supported' }).nullish(),
+  user: z.string().nullish(),
+};
+
+export const chatCompletionRequestSchema = z
+  .object({
+    ...samplingFields,
+    messages: z.array(openAIMessageSchema).min(1, 'at least one message is required'),
+    max_tokens: nullishInt(1, 1 << 20),
+    max_completion_tokens: nullishInt(1, 1 << 20),
+    response_format: z
+      .discriminatedUnion('type', [
+        z.object({ type: z.literal('text') }).loose(),
+        z.object({ type: z.literal('json_object') }).loose(),
+        z
+          .object({
+            type: z.literal('json_schema'),
+            json_schema: z.object({ name: z.string(), schema: z.record(z.string(), z.unknown()).optional(), strict: z.boolean().nullish() }).loose(),
+          })
+          .loose(),
+      ])
+      .nullish(),
+    tools: z.array(toolSchema).max(128).nullish(),
+    tool_choice: z.unknown().optional(),
+    logprobs: z.literal(false, { error: 'logprobs are not supported' }).nullish(),
+  })
+  .loose();
+export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
+
+export const completionRequestSchema = z
+  .object({
+    ...samplingFields,
+    prompt: z.union([z.string(), z.array(z.string()).length(1, 'only one prompt per request is supported')]),
+    max_tokens: nullishInt(1, 1 << 20),
+    echo: z.boolean().nullish(),
+    logprobs: z.null({ error: 'logprobs are not supported' }).optional(),
+  })
+  .loose();
+export type CompletionRequest = z.infer<typeof completionRequestSchema>;
+
+export const embeddingRequestSchema = z
+  .object({
+    model: z.string().optional(),
+    input: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(256)], {
+      error: 'input must be a non-empty string or an array of non-empty strings',
+    }),
+    encoding_format: z.enum(['float', 'base64']).nullish(),
+    user: z.string().nullish(),
+  })
+  .loose();
+export type EmbeddingRequest = z.infer<typeof embeddingRequestSchema>;
+
+export const finishReasonSchema = z.enum(['stop', 'length', 'tool_calls', 'content_filter']).nullable();
+
+export const openAIUsageSchema = z.object({
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  total_tokens: z.number().int(),
+});
+
+export const chatCompletionSchema = z.object({
+  id: z.string(),
+  object: z.literal('chat.completion'),
+  created: z.number().int(),
+  model: z.string(),
+  choices: z.array(
+    z.object({
+      index: z.number().int(),
+      message: z.object({ role: z.literal('assistant'), content: z.string().nullable(), refusal: z.null() }),
+      logprobs: z.null(),
+      finish_reason: finishReasonSchema,
+    }),
+  ),
+  usage: openAIUsageSchema,
+  system_fingerprint: z.string(),
+});
+export type ChatCompletion = z.infer<typeof chatCompletionSchema>;
+
+export const chatCompletionChunkSchema = z.object({
+  id: z.string(),
+  object: z.literal('chat.completion.chunk'),
+  created: z.number().int(),
+  model: z.string(),
+  system_fingerprint: z.string(),
+  choices: z.array(
+    z.object({
+      index: z.number().int(),
+      delta: z.object({ role: z.literal('assistant').optional(), content: z.string().optional() }),
+      logprobs: z.null(),
+      finish_reason: finishReasonSchema,
+    }),
+  ),
+  usage: openAIUsageSchema.nullable().optional(),
+});
+export type ChatCompletionChunk = z.infer<typeof chatCompletionChunkSchema>;
+
+export const completionSchema = z.object({
+  id: z.string(),
+  object: z.literal('text_completion'),
+  created: z.number().int(),
+  model: z.string(),
+  system_fingerprint: z.string(),
+  choices: z.array(z.object({ index: z.number().int(), text: z.string(), logprobs: z.null(), finish_reason: finishReasonSchema })),
+  usage: openAIUsageSchema.optional(),
+});
+export type Completion = z.infer<typeof completionSchema>;
+
+export const embeddingListSchema = z.object({
+  object: z.literal('list'),
+  model: z.string(),
+  data: z.array(z.object({ object: z.literal('embedding'), index: z.number().int(), embedding: z.union([z.array(z.number()), z.string()]) })),
+  usage: z.object({ prompt_tokens: z.number().int(), total_tokens: z.number().int() }),
+});
+export type EmbeddingList = z.infer<typeof embeddingListSchema>;
+
+export const openAIModelSchema = z.object({
+  id: z.string(),
+  object: z.literal('model'),
+  created: z.number().int(),
+  owned_by: z.string(),
+});
+export const modelListSchema = z.object({ object: z.literal('list'), data: z.array(openAIModelSchema) });
+export type OpenAIModel = z.infer<typeof openAIModelSchema>;
+export type ModelList = z.infer<typeof modelListSchema>;

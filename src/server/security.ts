@@ -1,0 +1,140 @@
+// Request security, in order, for every request (WebSocket upgrades included):
+// 1. Host must name this machine's loopback (127.0.0.1, localhost, [::1], optional port) or a configured
+//    host: a DNS-rebinding page at evil.example that resolves to 127.0.0.1 sends Host: evil.example.
+// 2. Origin, when present (browsers), must be the service's own (any loopback name with the same port)
+//    or a configured one; allowed origins get CORS headers and preflights are answered here.
+// 3. Every route needs `Authorization: Bearer <token>` unless it is marked public (config.public), like
+//    /health. WebSocket upgrades may pass the token as `?token=` or as a `bearer.<token>` subprotocol.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Config } from '../config/index.js';
+import { WestfallError } from '../errors.js';
+import { WS_SUBPROTOCOL, WS_TOKEN_PROTOCOL_PREFIX } from './schemas.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route needs no bearer token (Host and Origin checks still apply). */
+    public?: boolean;
+  }
+}
+
+export interface SecurityOptions {
+  config: Config;
+}
+
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+const HOST_RE = /^(\[[0-9a-f:.]+\]|[^:[\]\s]+)(?::(\d{1,5}))?$/i;
+
+export function parseHostHeader(host: string | undefined): { name: string; port: string | null } | null {
+  if (!host) return null;
+  const m = HOST_RE.exec(host.trim());
+  if (!m) return null;
+  return { name: m[1]!.toLowerCase(), port: m[2] ?? null };
+}
+
+export function allowedHostNames(config: Config): Set<string> {
+  const names = new Set(LOOPBACK_NAMES);
+  for (const h of config.allowedHosts) names.add(h.includes(':') && !h.startsWith('[') ? `[${h}]` : h);
+  const bind = config.host.toLowerCase();
+  if (!['0.0.0.0', '::', '[::]'].includes(bind)) names.add(bind.includes(':') && !bind.startsWith('[') ? `[${bind}]` : bind);
+  return names;
+}
+
+/** Whether `origin` may call the service reached through `host` (already validated). */
+export function isAllowedOrigin(origin: string, host: { name: string; port: string | null }, config: Config): boolean {
+  if (config.allowedOrigins.includes(origin)) return true;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+  // paths, queries, credentials are not part of an origin
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password || origin.endsWith('/')) return false;
+  const defaultPort = url.protocol === 'https:' ? '443' : '80';
+  const originPort = url.port || defaultPort;
+  const hostPort = host.port ?? '80';
+  return LOOPBACK_NAMES.includes(url.hostname.toLowerCase()) && originPort === hostPort;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+export function tokenMatches(given: string | null, expected: string): boolean {
+  if (!given) return false;
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** The bearer token of a request: Authorization header; for WebSocket upgrades also ?token= or a subprotocol. */
+export function extractToken(request: FastifyRequest): string | null {
+  const auth = request.headers.authorization;
+  if (typeof auth === 'string') {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    if (m) return m[1]!;
+  }
+  if (request.headers.upgrade?.toLowerCase() === 'websocket') {
+    const q = request.url.indexOf('?');
+    if (q >= 0) {
+      const t = new URLSearchParams(request.url.slice(q + 1)).get('token');
+      if (t) return t;
+    }
+    const protocols = request.headers['sec-websocket-protocol'];
+    if (typeof protocols === 'string') {
+      for (const p of protocols.split(',').map((s) => s.trim())) {
+        if (p.startsWith(WS_TOKEN_PROTOCOL_PREFIX) && p.length > WS_TOKEN_PROTOCOL_PREFIX.length) return p.slice(WS_TOKEN_PROTOCOL_PREFIX.length);
+      }
+    }
+  }
+  return null;
+}
+
+/** ws's handleProtocols: pick our protocol, never echo a token back. */
+export function selectSubprotocol(protocols: Set<string>): string | false {
+  if (protocols.has(WS_SUBPROTOCOL)) return WS_SUBPROTOCOL;
+  for (const p of protocols) if (!p.startsWith(WS_TOKEN_PROTOCOL_PREFIX)) return p;
+  return false;
+}
+
+const CORS_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
+const CORS_HEADERS = 'authorization, content-type, x-request-id';
+
+export const securityPlugin = fp<SecurityOptions>(
+  async function security(app: FastifyInstance, { config }) {
+    const hosts = allowedHostNames(config);
+    app.addHook('onRequest', async (request, reply) => {
+      const host = parseHostHeader(request.headers.host);
+      if (!host || !hosts.has(host.name)) {
+        throw new WestfallError('forbidden_host', `Host "${String(request.headers.host ?? '')}" is not allowed; use http://127.0.0.1:PORT`);
+      }
+
+      const origin = request.headers.origin;
+      if (typeof origin === 'string') {
+        if (!isAllowedOrigin(origin, host, config)) {
+          throw new WestfallError('forbidden_origin', `Origin "${origin}" is not allowed`, { details: { origin } });
+        }
+        reply.header('access-control-allow-origin', origin);
+        reply.header('vary', 'Origin');
+        reply.header('access-control-expose-headers', 'retry-after, x-request-id');
+        if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
+          const asked = request.headers['access-control-request-headers'];
+          reply
+            .code(204)
+            .header('access-control-allow-methods', CORS_METHODS)
+            .header('access-control-allow-headers', typeof asked === 'string' && asked.length < 1024 ? asked : CORS_HEADERS)
+            .header('access-control-max-age', '600');
+          return reply.send();
+        }
+      }
+
+      if (request.is404 || request.routeOptions.config?.public === true) return;
+      if (!tokenMatches(extractToken(request), config.apiToken)) {
+        const given = request.headers.authorization !== undefined || extractToken(request) !== null;
+        throw new WestfallError('unauthorized', given ? 'the bearer token is not valid' : 'a bearer token is required (Authorization: Bearer <token>)');
+      }
+    });
+  },
+  { name: 'westfall-security' },
+);

@@ -72,8 +72,8 @@ export class ChatSession implements AsyncDisposable {
     const budget = perSeq - reserve;
 
     let dropped = 0;
-    let rendered = this.context.model.applyChatTemplate(history);
-    let tokens = this.context.toTokens(rendered.prompt);
+    let rendered = this.context.model.tokenizeChat(history);
+    let tokens = rendered.tokens;
     while (tokens.length > budget) {
       // Drop the oldest whole turn: a user message with the replies that follow it.
       const first = history.findIndex((m) => m.role !== 'system');
@@ -89,8 +89,8 @@ export class ChatSession implements AsyncDisposable {
       while (end < lastUser && history[end]!.role !== 'user') end++;
       dropped += end - first;
       history.splice(first, end - first);
-      rendered = this.context.model.applyChatTemplate(history);
-      tokens = this.context.toTokens(rendered.prompt);
+      rendered = this.context.model.tokenizeChat(history);
+      tokens = rendered.tokens;
     }
 
     this.#busy = true;

@@ -122,7 +122,7 @@ export class Context implements AsyncDisposable {
 
   /** Tokenizes a string prompt (special tokens in the text are parsed) or passes token ids through. */
   toTokens(input: PromptInput): Int32Array {
-    if (typeof input === 'string') return this.model.tokenize(input, { addSpecial: true, parseSpecial: true });
+    if (typeof input === 'string') return this.model.tokenizePrompt(input);
     return input instanceof Int32Array ? input : Int32Array.from(input);
   }
 

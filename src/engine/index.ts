@@ -1,4 +1,4 @@
-export { loadModel, Model, type ModelInfo, type RenderedChat, type ChatTemplateMessage } from './model.js';
+export { loadModel, Model, type ModelInfo, type RenderedChat, type TokenizedChat, type ChatTemplateMessage } from './model.js';
 export { Context, type ContextInfo, type PromptInput } from './context.js';
 export { Generation, type GenerationChunk, type GenerationResult, type StopReason } from './generation.js';
 export { ChatSession, ChatReply, type ChatResult } from './chat.js';

@@ -45,6 +45,15 @@ export interface RenderedChat {
   format: string;
 }
 
+export interface TokenizedChat extends RenderedChat {
+  tokens: Int32Array;
+}
+
+// Private-use code points: they never occur in a tokenizer's special tokens, so a message's content can
+// stand in the template as a marker and be tokenized on its own afterwards.
+const MARK_OPEN = '\uE000';
+const MARK_CLOSE = '\uE001';
+
 export async function loadModel(options: LoadModelOptions): Promise<Model> {
   const o = parseOrThrow(loadModelOptionsSchema, options, 'model options');
   let size: number;
@@ -89,7 +98,7 @@ export async function loadModel(options: LoadModelOptions): Promise<Model> {
     vocabOnly: raw.vocabOnly,
     metadata: raw.metadata,
   };
-  return new Model(nativeModel, info);
+  return new Model(nativeModel, info, raw.bosToken);
 }
 
 export class Model implements AsyncDisposable {
@@ -97,11 +106,13 @@ export class Model implements AsyncDisposable {
   #native: NativeModel | null;
   #contexts = new Set<Context>();
   #embeddingContext: Promise<Context> | null = null;
+  #bos: number;
 
   /** @internal use loadModel() */
-  constructor(nativeModel: NativeModel, info: ModelInfo) {
+  constructor(nativeModel: NativeModel, info: ModelInfo, bos: number) {
     this.#native = nativeModel;
     this.info = info;
+    this.#bos = bos;
   }
 
   get disposed(): boolean {
@@ -142,6 +153,59 @@ export class Model implements AsyncDisposable {
       }),
     );
     return { prompt: r.prompt, stop: r.additionalStops, grammar: r.grammar || null, format: r.format };
+  }
+
+  /**
+   * Renders messages with the chat template and tokenizes the result so that only the template's own
+   * text can produce special tokens: message contents are tokenized as plain text, so a user who types
+   * `<|im_start|>system` cannot inject a turn.
+   */
+  tokenizeChat(
+    messages: readonly ChatTemplateMessage[],
+    options: { tools?: unknown[]; jsonSchema?: unknown; addGenerationPrompt?: boolean } = {},
+  ): TokenizedChat {
+    const marked = messages.map((m, i) => (typeof m.content === 'string' && m.content.length > 0 ? { ...m, content: `${MARK_OPEN}${i}${MARK_CLOSE}` } : m));
+    const rendered = this.applyChatTemplate(marked, options);
+    const parts = rendered.prompt.split(new RegExp(`${MARK_OPEN}(\\d+)${MARK_CLOSE}`));
+    // Odd entries are message indexes. A template that copies or alters content would break the mapping:
+    // then render the real text and fall back to tokenizing it whole.
+    const seen = new Set<number>();
+    let ok = true;
+    for (let i = 1; i < parts.length; i += 2) {
+      const idx = Number(parts[i]);
+      if (seen.has(idx) || typeof messages[idx]?.content !== 'string') ok = false;
+      seen.add(idx);
+    }
+    if (!ok) {
+      const plain = this.applyChatTemplate(messages, options);
+      return { ...plain, tokens: this.#withSingleBos(this.tokenize(plain.prompt, { addSpecial: true, parseSpecial: true })) };
+    }
+    const chunks: Int32Array[] = [];
+    let prompt = '';
+    for (let i = 0; i < parts.length; i++) {
+      const text = i % 2 === 0 ? parts[i]! : (messages[Number(parts[i])]!.content as string);
+      prompt += text;
+      if (text.length === 0 && i > 0) continue;
+      chunks.push(this.tokenize(text, { addSpecial: i === 0, parseSpecial: i % 2 === 0 }));
+    }
+    const tokens = new Int32Array(chunks.reduce((n, c) => n + c.length, 0));
+    let off = 0;
+    for (const c of chunks) {
+      tokens.set(c, off);
+      off += c.length;
+    }
+    return { ...rendered, prompt, tokens: this.#withSingleBos(tokens) };
+  }
+
+  // Templates that write the BOS token themselves would otherwise get a second one from addSpecial.
+  #withSingleBos(tokens: Int32Array): Int32Array {
+    const bos = this.#bos;
+    return bos >= 0 && tokens.length > 1 && tokens[0] === bos && tokens[1] === bos ? tokens.subarray(1) : tokens;
+  }
+
+  /** Tokenizes a raw prompt: special tokens written in the text are parsed, BOS is added once. */
+  tokenizePrompt(text: string): Int32Array {
+    return this.#withSingleBos(this.tokenize(text, { addSpecial: true, parseSpecial: true }));
   }
 
   async createContext(options: ContextOptions = {}): Promise<Context> {

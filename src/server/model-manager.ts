@@ -400,11 +400,12 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
   /** Renders `messages` with the model's chat template and schedules the generation. */
   async chat(job: ChatJob): Promise<ManagedGeneration> {
     return this.#schedule('chat', job.signal, (model) => {
-      const rendered = model.applyChatTemplate(job.messages, job.tools && job.tools.length > 0 ? { tools: job.tools } : {});
+      // tokenizeChat keeps message text from producing special tokens (no role injection by users).
+      const rendered = model.tokenizeChat(job.messages, job.tools && job.tools.length > 0 ? { tools: job.tools } : {});
       // The template's tool grammar is meant to be lazy (it applies once a tool call starts); the engine
       // has no lazy grammars, so it is not applied: tools are described in the prompt only. A JSON schema
       // in the params is applied by the engine itself.
-      return { prompt: rendered.prompt, stop: rendered.stop, grammar: null, params: job.params };
+      return { prompt: rendered.tokens, stop: rendered.stop, grammar: null, params: job.params };
     });
   }
 
@@ -416,7 +417,7 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
   async #schedule(
     kind: GenerationEvent['kind'],
     signal: AbortSignal | undefined,
-    prepare: (model: Model) => { prompt: string; stop: string[]; grammar: string | null; params: GenerationParams | undefined },
+    prepare: (model: Model) => { prompt: string | Int32Array; stop: string[]; grammar: string | null; params: GenerationParams | undefined },
   ): Promise<ManagedGeneration> {
     this.#assertAccepting();
     if (signal?.aborted) throw new WestfallError('aborted', 'the request was cancelled');

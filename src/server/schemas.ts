@@ -292,6 +292,8 @@ const samplingFields = {
   presence_penalty: z.number().min(-2).max(2).nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   repeat_penalty: z.number().gt(0).max(10).nullish(),
+  // llama-server's extension, so benchmarks and tools written for it work unchanged.
+  ignore_eos: z.boolean().nullish(),
   stop: stopField,
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).loose().nullish(),

@@ -65,6 +65,7 @@ interface SamplingFields {
   presence_penalty?: number | null | undefined;
   frequency_penalty?: number | null | undefined;
   repeat_penalty?: number | null | undefined;
+  ignore_eos?: boolean | null | undefined;
   stop?: string | string[] | null | undefined;
 }
 
@@ -78,6 +79,7 @@ export function toParams(b: SamplingFields, maxTokens: number | null | undefined
   if (b.presence_penalty != null) p.presencePenalty = b.presence_penalty;
   if (b.frequency_penalty != null) p.frequencyPenalty = b.frequency_penalty;
   if (b.repeat_penalty != null) p.repeatPenalty = b.repeat_penalty;
+  if (b.ignore_eos != null) p.ignoreEos = b.ignore_eos;
   if (b.stop != null) p.stop = typeof b.stop === 'string' ? [b.stop] : b.stop;
   if (maxTokens != null) p.maxTokens = maxTokens;
   return p;

@@ -37,6 +37,21 @@ export const ERROR_CODES = {
   model_unloaded: 'The model was unloaded while the request was running',
   shutting_down: 'The service is shutting down',
   internal_error: 'An internal error occurred',
+  // storage and personal tools (src/storage, src/tools)
+  storage_schema_too_new: 'The database was written by a newer version of Westfall',
+  conflict: 'The change conflicts with existing data (a duplicate name, or a record still in use)',
+  csv_invalid: 'The CSV file has a malformed row; nothing of it was imported',
+  timer_running: 'A timer is already running',
+  timer_not_running: 'No timer is running',
+  vault_not_initialized: 'The vault has no master password yet',
+  vault_already_initialized: 'The vault already has a master password',
+  vault_locked: 'The vault is locked',
+  vault_wrong_password: 'The master password is wrong',
+  vault_tampered: 'A vault record failed its integrity check (tampered or corrupt); nothing was decrypted',
+  path_forbidden: 'The path is outside the library folders',
+  range_not_satisfiable: 'The requested byte range is outside the file',
+  tool_not_found: 'No tool with this name',
+  tool_invalid_arguments: 'The tool arguments do not match its schema',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

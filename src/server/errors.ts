@@ -53,6 +53,21 @@ export const ERROR_HTTP: Readonly<Record<string, HttpMapping>> = {
   model_unloaded: { status: 503, type: 'unavailable_error' },
   shutting_down: { status: 503, type: 'unavailable_error' },
   internal_error: { status: 500, type: 'server_error' },
+  // personal tools (src/tools)
+  storage_schema_too_new: { status: 500, type: 'server_error' },
+  conflict: { status: 409, type: 'conflict_error' },
+  csv_invalid: { status: 422, type: 'invalid_request_error' },
+  timer_running: { status: 409, type: 'conflict_error' },
+  timer_not_running: { status: 409, type: 'conflict_error' },
+  vault_not_initialized: { status: 409, type: 'conflict_error' },
+  vault_already_initialized: { status: 409, type: 'conflict_error' },
+  vault_locked: { status: 423, type: 'locked_error' },
+  vault_wrong_password: { status: 403, type: 'permission_error' },
+  vault_tampered: { status: 500, type: 'integrity_error' },
+  path_forbidden: { status: 403, type: 'permission_error' },
+  range_not_satisfiable: { status: 416, type: 'invalid_request_error' },
+  tool_not_found: { status: 404, type: 'not_found_error' },
+  tool_invalid_arguments: { status: 400, type: 'invalid_request_error' },
 };
 
 export interface ErrorInfo {

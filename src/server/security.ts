@@ -16,6 +16,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route needs no bearer token (Host and Origin checks still apply). */
     public?: boolean;
+    /**
+     * The route also takes the token as `?token=`: for media elements (`<audio src>`), which cannot send
+     * an Authorization header.
+     */
+    queryToken?: boolean;
   }
 }
 
@@ -68,14 +73,14 @@ export function tokenMatches(given: string | null, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-/** The bearer token of a request: Authorization header; for WebSocket upgrades also ?token= or a subprotocol. */
+/** The bearer token of a request: Authorization header; for WebSocket upgrades and queryToken routes also ?token=; a subprotocol. */
 export function extractToken(request: FastifyRequest): string | null {
   const auth = request.headers.authorization;
   if (typeof auth === 'string') {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
     if (m) return m[1]!;
   }
-  if (request.headers.upgrade?.toLowerCase() === 'websocket') {
+  if (request.headers.upgrade?.toLowerCase() === 'websocket' || request.routeOptions.config?.queryToken === true) {
     const q = request.url.indexOf('?');
     if (q >= 0) {
       const t = new URLSearchParams(request.url.slice(q + 1)).get('token');

@@ -1,0 +1,18 @@
+// Storage: the SQLite database of the data directory (WAL, foreign keys, versioned migrations), online
+// backups, and the conversations store.
+export { openDatabase, type DB, type OpenDatabaseOptions } from './database.js';
+export { migrate, appliedMigrations, type Migration, type AppliedMigration } from './migrate.js';
+export { MIGRATIONS } from './migrations/index.js';
+export { backupDatabase, backupFileName, type BackupResult } from './backup.js';
+export { hasFts5, tableExists } from './features.js';
+export {
+  ConversationStore,
+  ftsQuery,
+  type Conversation,
+  type ConversationWithMessages,
+  type MessageRole,
+  type NewMessage,
+  type SearchHit,
+  type StoredMessage,
+  type StoredToolCall,
+} from './conversations.js';

@@ -1,0 +1,15 @@
+// The project's migrations, oldest first. Append new ones; never edit one that has shipped.
+import type { Migration } from '../migrate.js';
+import { conversationsMigration } from './001-conversations.js';
+import { financeMigration } from './002-finance.js';
+import { timeMigration } from './003-time.js';
+import { vaultMigration } from './004-vault.js';
+import { musicMigration } from './005-music.js';
+
+export const MIGRATIONS: readonly Migration[] = [
+  conversationsMigration,
+  financeMigration,
+  timeMigration,
+  vaultMigration,
+  musicMigration,
+];

@@ -2,11 +2,18 @@
 // The `westfall` command. `westfall serve` starts the backend: settings from flags > environment > .env >
 // defaults (an invalid one exits with code 2), logs to the data directory, prints the address and how to
 // authenticate, loads the configured model, and shuts down gracefully on SIGINT/SIGTERM.
+// `westfall backup` copies the database safely while the service may be running.
+import path from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config, type RawSettings } from '../config/index.js';
 import { setLogHandler } from '../engine/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import { createApp, ModelManager, type ServerPlugin } from '../server/index.js';
+import modelsRoutes from '../server/routes/models.js';
+import { LOGIN_FRAGMENT_KEY, LoginCodes, rendererRoutes } from '../server/routes/renderer.js';
+import { createToolPlugins } from '../server/routes/tool-plugins.js';
+import { backupDatabase, backupFileName, openDatabase } from '../storage/index.js';
+import { createToolServices, DATABASE_FILE, type ToolServices } from '../tools/index.js';
 import { VERSION } from '../version.js';
 
 export const EXIT_OK = 0;
@@ -37,50 +44,31 @@ const FLAG_KEYS: Record<keyof ServeFlags, [keyof RawSettings, string]> = {
   logLevel: ['WESTFALL_LOG_LEVEL', '--log-level'],
 };
 
-/**
- * Plugins of other areas that are present in this build (the models routes), loaded by path so the
- * CLI does not depend on them at compile time.
- */
-async function optionalPlugins(log: Logger): Promise<ServerPlugin[]> {
-  const candidates = ['../server/routes/models.js'];
-  const plugins: ServerPlugin[] = [];
-  for (const spec of candidates) {
-    try {
-      const mod = (await import(spec)) as Record<string, unknown>;
-      const plugin = mod.default ?? mod.modelsRoutes ?? mod.modelRoutes ?? mod.modelsPlugin;
-      if (typeof plugin === 'function') plugins.push(plugin as ServerPlugin);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') log.warn({ err, module: spec }, 'optional plugin failed to load');
-    }
-  }
-  return plugins;
-}
-
-function printBanner(config: Config, url: string, logFile: string | null): void {
+function printBanner(config: Config, url: string, logFile: string | null, loginCode: string, loginMinutes: number): void {
   const token = config.apiToken;
   const lines = [
     `Westfall Assistant ${VERSION} is listening on ${url}`,
+    `  Open in a browser (one-time login link, valid ${loginMinutes} minutes): ${url}/#${LOGIN_FRAGMENT_KEY}=${loginCode}`,
     config.apiTokenGenerated
       ? `  API token (generated for this launch; set WESTFALL_API_TOKEN to keep one): ${token}`
       : '  API token: the one configured in WESTFALL_API_TOKEN',
     `  Authenticate with the header  Authorization: Bearer ${config.apiTokenGenerated ? token : '<token>'}`,
     `  OpenAI clients: baseURL ${url}/v1 with the token as apiKey`,
     `  WebSocket: ${url.replace(/^http/, 'ws')}/api/llm/stream (header, ?token= or subprotocol bearer.<token>)`,
-    `  One-time login URL: ${url}/?token=${config.apiTokenGenerated ? token : '<token>'}`,
+    `  Or log in with the token itself (it stays in the browser history): ${url}/?token=${config.apiTokenGenerated ? token : '<token>'}`,
   ];
   if (logFile) lines.push(`  Logs: ${logFile}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-export async function serve(flags: ServeFlags): Promise<void> {
+/** Settings from flags > environment > .env > defaults; an invalid one ends the process with code 2. */
+function loadConfigOrExit(flags: ServeFlags): { config: Config; warnings: string[] } {
   const overrides: RawSettings = {};
   for (const [flag, [key]] of Object.entries(FLAG_KEYS) as [keyof ServeFlags, [keyof RawSettings, string]][]) {
     if (flags[flag] !== undefined) overrides[key] = flags[flag];
   }
-  let config: Config;
-  let warnings: string[];
   try {
-    ({ config, warnings } = loadConfig({ overrides }));
+    return loadConfig({ overrides });
   } catch (err) {
     if (err instanceof ConfigError) {
       const fromFlag = new Map(Object.values(FLAG_KEYS).map(([k, f]) => [k as string, f]));
@@ -90,14 +78,33 @@ export async function serve(flags: ServeFlags): Promise<void> {
     }
     throw err;
   }
+}
+
+export async function serve(flags: ServeFlags): Promise<void> {
+  const { config, warnings } = loadConfigOrExit(flags);
 
   const { logger, file, flush } = createLogger({ level: config.logLevel, logsDir: config.logFile ? config.logsDir : null, console: 'auto' });
   for (const w of warnings) logger.warn(w);
   const llamaLog = logger.child({ component: 'llama.cpp' });
   setLogHandler((level, message) => llamaLog[level](message.trimEnd()), 'warn');
 
+  let tools: ToolServices;
+  try {
+    tools = createToolServices(config.dataDir);
+  } catch (err) {
+    process.stderr.write(`westfall: cannot open the database in ${config.dataDir}: ${(err as Error).message}\n`);
+    logger.fatal({ err }, 'cannot open the database');
+    flush();
+    process.exit(EXIT_FAILURE);
+  }
   const manager = ModelManager.fromConfig(config, logger);
-  const app = createApp(config, { manager, logger, extraPlugins: await optionalPlugins(logger) });
+  // The web UI at `/` and its one-time login (the printed link's code is exchanged for the token).
+  const logins = new LoginCodes();
+  const app = createApp(config, {
+    manager,
+    logger,
+    extraPlugins: [modelsRoutes as ServerPlugin, ...createToolPlugins(tools), rendererRoutes({ logins })],
+  });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -116,6 +123,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     hard.unref();
     try {
       await app.close();
+      tools.close();
       setLogHandler(null);
       logger.info('stopped');
       flush();
@@ -143,7 +151,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : hostForUrl}:${port}`;
-  printBanner(config, url, file);
+  printBanner(config, url, file, logins.issue(), Math.round(logins.ttlMs / 60_000));
   logger.info({ url, dataDir: config.dataDir, modelsDir: config.modelsDir, parallel: config.parallel }, 'listening');
 
   if (config.model) {
@@ -171,6 +179,22 @@ export function buildProgram(): Command {
     .option('--parallel <n>', 'generations decoded together (WESTFALL_PARALLEL)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (WESTFALL_LOG_LEVEL)')
     .action(async (flags: ServeFlags) => serve(flags));
+  program
+    .command('backup')
+    .description('copy the database (conversations, finance, time tracking, vault, music library) to a file')
+    .option('-o, --out <path>', 'destination file (default: <data dir>/backups/<timestamp>.db)')
+    .option('--data-dir <dir>', 'data directory (WESTFALL_DATA_DIR)')
+    .action(async (flags: { out?: string; dataDir?: string }) => {
+      const { config } = loadConfigOrExit({ dataDir: flags.dataDir });
+      // Read-write with WAL and a busy timeout: safe while `westfall serve` uses the same file.
+      const db = openDatabase(path.join(config.dataDir, DATABASE_FILE));
+      try {
+        const result = await backupDatabase(db, flags.out ?? path.join(config.dataDir, 'backups', backupFileName()));
+        process.stdout.write(`${result.path}\n`);
+      } finally {
+        db.close();
+      }
+    });
   return program;
 }
 

@@ -1,0 +1,131 @@
+// The assistant with tools: POST /api/agent/chat streams the agent's events as Server-Sent Events (token,
+// tool_call, confirmation_required, tool_result, invalid_tool_call, done, error; src/server/routes/tools.ts)
+// and tool calls that change data wait for the user's answer at /api/agent/confirmations/:id. This module
+// turns those events into what the chat shows: reply text, and one card per tool call whose status moves
+// running → (needs confirmation →) done / denied / failed.
+import { ApiError, type ApiClient } from '../api/client.js';
+import type { GenerationParams } from '../api/types.js';
+import type { ToolCallView } from './tool-call-card.js';
+
+export type ToolEvent =
+  | { type: 'token'; text: string }
+  | { type: 'tool_call'; call: ToolCallView }
+  | { type: 'done'; stopReason: string; answer: string; conversationId: string | null }
+  | { type: 'error'; code: string; message: string };
+
+export interface AgentRequest {
+  message: string;
+  conversationId?: string | null;
+  systemPrompt?: string;
+  params?: Pick<GenerationParams, 'maxTokens' | 'temperature'>;
+}
+
+interface RawCall {
+  id: string;
+  name: string;
+  arguments: unknown;
+}
+
+export class ToolRunner {
+  readonly #api: ApiClient;
+  #available: Promise<boolean> | null = null;
+  /** Tool call id → the confirmation id the backend waits on. */
+  readonly #confirmations = new Map<string, string>();
+
+  constructor(api: ApiClient) {
+    this.#api = api;
+  }
+
+  /** Whether the backend runs tools (GET /api/tools answers). Asked once. */
+  available(): Promise<boolean> {
+    this.#available ??= this.#api.get('/api/tools').then(
+      () => true,
+      (err: unknown) => {
+        if (!(err instanceof ApiError) || !err.isMissingRoute) this.#available = null; // ask again later
+        return false;
+      },
+    );
+    return this.#available;
+  }
+
+  async run(req: AgentRequest, onEvent: (e: ToolEvent) => void, signal: AbortSignal): Promise<void> {
+    const body = {
+      message: req.message,
+      ...(req.conversationId ? { conversationId: req.conversationId } : {}),
+      ...(req.systemPrompt ? { systemPrompt: req.systemPrompt } : {}),
+      ...(req.params ? { params: { ...(req.params.maxTokens ? { maxTokens: Math.min(32_768, req.params.maxTokens) } : {}), ...(req.params.temperature !== undefined ? { temperature: req.params.temperature } : {}) } } : {}),
+      stream: true,
+    };
+    let finished = false;
+    await this.#api.sse(
+      '/api/agent/chat',
+      (ev) => {
+        let data: Record<string, unknown>;
+        try {
+          data = JSON.parse(ev.data) as Record<string, unknown>;
+        } catch {
+          return;
+        }
+        switch (ev.event) {
+          case 'token':
+            if (typeof data.text === 'string') onEvent({ type: 'token', text: data.text });
+            break;
+          case 'tool_call': {
+            const call = data.call as RawCall;
+            onEvent({ type: 'tool_call', call: { id: call.id, name: call.name, arguments: call.arguments, status: 'running', mutates: data.mutates === true } });
+            break;
+          }
+          case 'confirmation_required': {
+            const c = data.confirmation as { id: string; call: RawCall };
+            this.#confirmations.set(c.call.id, c.id);
+            onEvent({ type: 'tool_call', call: { id: c.call.id, name: c.call.name, arguments: c.call.arguments, status: 'pending', mutates: true } });
+            break;
+          }
+          case 'tool_result': {
+            const id = String(data.callId);
+            const result = data.result as { error?: { code?: string; message?: string } } | undefined;
+            const declined = data.ok !== true && result?.error?.code === 'declined';
+            this.#confirmations.delete(id);
+            onEvent({
+              type: 'tool_call',
+              call: {
+                id,
+                name: String(data.name),
+                arguments: undefined,
+                status: data.ok === true ? 'done' : declined ? 'denied' : 'error',
+                result: data.result,
+                ...(data.ok !== true && !declined && result?.error?.message ? { error: result.error.message } : {}),
+              },
+            });
+            break;
+          }
+          case 'done': {
+            finished = true;
+            const r = data.result as { stopReason?: string; answer?: string; conversationId?: string | null };
+            onEvent({ type: 'done', stopReason: r.stopReason ?? 'answer', answer: r.answer ?? '', conversationId: r.conversationId ?? null });
+            break;
+          }
+          case 'error': {
+            finished = true;
+            const e = (data.error ?? {}) as { code?: string; message?: string };
+            onEvent({ type: 'error', code: e.code ?? 'error', message: e.message ?? 'The assistant failed' });
+            break;
+          }
+          default:
+            break; // invalid_tool_call: the agent tells the model and retries
+        }
+      },
+      signal,
+      { method: 'POST', body },
+    );
+    if (!finished && !signal.aborted) onEvent({ type: 'error', code: 'connection_lost', message: 'The reply ended unexpectedly.' });
+  }
+
+  /** Answers a pending confirmation of the tool call `callId`. */
+  async decide(callId: string, approved: boolean): Promise<void> {
+    const id = this.#confirmations.get(callId);
+    if (!id) throw new Error('this tool call is no longer waiting for an answer');
+    await this.#api.post(`/api/agent/confirmations/${encodeURIComponent(id)}`, { approved });
+    this.#confirmations.delete(callId);
+  }
+}

@@ -1,0 +1,147 @@
+// <wf-download-progress>: one model download. Property: `download` (the backend's DownloadSnapshot).
+// Event: `cancel-download` ({ id }). Shows a progress bar with bytes, speed and ETA, then the verification
+// state (verifying the SHA-256, verified, failed, cancelled).
+import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
+import type { DownloadSnapshot } from '../api/types.js';
+import { formatBytes, formatEta, formatSpeed } from '../shared/format.js';
+import { baseStyles } from '../shared/styles.js';
+
+export function downloadPhase(d: DownloadSnapshot): 'downloading' | 'verifying' | 'verified' | 'error' | 'cancelled' {
+  if (d.state !== 'downloading') return d.state;
+  const { bytesDownloaded, totalBytes } = d.progress;
+  return totalBytes !== null && totalBytes > 0 && bytesDownloaded >= totalBytes ? 'verifying' : 'downloading';
+}
+
+const PHASE_TEXT = {
+  downloading: 'Downloading',
+  verifying: 'Verifying SHA-256…',
+  verified: 'Verified',
+  error: 'Failed',
+  cancelled: 'Cancelled',
+};
+
+export class DownloadProgress extends LitElement {
+  static override properties: PropertyDeclarations = {
+    download: { attribute: false },
+  };
+
+  download: DownloadSnapshot | null = null;
+
+  static override styles = [
+    baseStyles,
+    css`
+      :host {
+        display: block;
+      }
+      .top {
+        display: flex;
+        gap: 0.5rem;
+        align-items: center;
+        flex-wrap: wrap;
+      }
+      .name {
+        font-weight: 600;
+        font-family: var(--wf-mono);
+        font-size: 0.9rem;
+        overflow-wrap: anywhere;
+      }
+      .track {
+        height: 10px;
+        border-radius: 999px;
+        background: var(--wf-surface-2);
+        border: 1px solid var(--wf-border);
+        overflow: hidden;
+        margin: 0.5rem 0 0.35rem;
+      }
+      .fill {
+        height: 100%;
+        background: var(--wf-accent);
+        transition: width 0.25s ease-out;
+      }
+      .fill.verified {
+        background: var(--wf-success);
+      }
+      .fill.error,
+      .fill.cancelled {
+        background: var(--wf-danger);
+      }
+      .fill.indeterminate {
+        width: 30%;
+        animation: slide 1.2s linear infinite;
+      }
+      @keyframes slide {
+        from {
+          transform: translateX(-100%);
+        }
+        to {
+          transform: translateX(330%);
+        }
+      }
+      .meta {
+        display: flex;
+        gap: 1rem;
+        font-size: 0.8rem;
+        color: var(--wf-muted);
+        flex-wrap: wrap;
+        font-variant-numeric: tabular-nums;
+      }
+      .sha {
+        font-family: var(--wf-mono);
+        font-size: 0.75rem;
+        overflow-wrap: anywhere;
+      }
+    `,
+  ];
+
+  // The width is set through the CSSOM: the CSP forbids style attributes (lit's styleMap writes one at first).
+  protected override updated(): void {
+    const fill = this.renderRoot.querySelector<HTMLElement>('.fill');
+    if (!fill) return;
+    const w = fill.dataset.width;
+    fill.style.width = w ? `${w}%` : '';
+  }
+
+  override render() {
+    const d = this.download;
+    if (!d) return nothing;
+    const phase = downloadPhase(d);
+    const { bytesDownloaded, totalBytes, bytesPerSecond, etaSeconds } = d.progress;
+    const known = totalBytes !== null && totalBytes > 0;
+    const pct = phase === 'verified' ? 100 : known ? Math.min(100, (bytesDownloaded / totalBytes) * 100) : 0;
+    const badge = phase === 'verified' ? 'ok' : phase === 'error' || phase === 'cancelled' ? 'err' : phase === 'verifying' ? 'warn' : '';
+    return html`
+      <div class="top">
+        <span class="name">${d.fileName}</span>
+        <span class="badge ${badge}" data-testid="download-state" data-phase=${phase}>${PHASE_TEXT[phase]}</span>
+        ${d.resumed ? html`<span class="badge">resumed</span>` : nothing}
+        <span class="grow"></span>
+        ${d.state === 'downloading'
+          ? html`<button class="small" @click=${() => this.dispatchEvent(new CustomEvent('cancel-download', { detail: { id: d.id } }))} aria-label="Cancel download of ${d.fileName}">Cancel</button>`
+          : nothing}
+      </div>
+      <div
+        class="track"
+        role="progressbar"
+        aria-label="Download of ${d.fileName}"
+        aria-valuemin="0"
+        aria-valuemax="100"
+        aria-valuenow=${known || phase === 'verified' ? Math.round(pct) : nothing}
+        aria-valuetext=${PHASE_TEXT[phase] + (known ? `, ${Math.round(pct)}%` : '')}
+        data-testid="download-bar"
+      >
+        <div class="fill ${phase} ${!known && phase === 'downloading' ? 'indeterminate' : ''}" data-width=${known || phase === 'verified' ? pct : ''}></div>
+      </div>
+      <div class="meta">
+        <span data-testid="download-bytes">${formatBytes(bytesDownloaded)} of ${known ? formatBytes(totalBytes) : 'unknown size'}</span>
+        ${phase === 'downloading'
+          ? html`<span data-testid="download-speed">${formatSpeed(bytesPerSecond)}</span><span data-testid="download-eta">ETA ${formatEta(etaSeconds)}</span>`
+          : nothing}
+        ${known && phase !== 'verified' ? html`<span>${Math.round(pct)}%</span>` : nothing}
+      </div>
+      ${phase === 'verified' && d.sha256 ? html`<div class="sha muted" title="SHA-256">SHA-256 ${d.sha256}</div>` : nothing}
+      ${d.error && phase !== 'cancelled' ? html`<p class="error-text small" role="alert">${d.error.message}</p>` : nothing}
+    `;
+  }
+}
+
+customElements.define('wf-download-progress', DownloadProgress);

@@ -1,0 +1,411 @@
+// The personal tools in the web UI, end to end in Chromium: finance (accounts, transactions, summary and
+// charts), time tracking (timer, entries, hours per week), the vault (create, lock/unlock, generate, copy
+// after confirmation), music (library folder with a real WAV file, playback streamed through the service
+// worker from the Range route), saved conversations with search, and the assistant's tool calls with
+// Allow/Deny. The backend is createApp in-process with every plugin (the CLI does not register the tools'
+// routes yet) and the tiny model loaded; the tool-calling test scripts the agent's model output (a random
+// synthetic model cannot be made to call a given tool), everything else is real.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentBackend, AgentGeneration } from '../../src/tools/agent.js';
+import { detectToolFormat } from '../../src/tools/agent.js';
+import { createToolPlugins } from '../../src/server/routes/tool-plugins.js';
+import { createToolServices, type ToolServices } from '../../src/tools/index.js';
+import type { ServerPlugin } from '../../src/server/index.js';
+import {
+  HAVE_CHROMIUM,
+  buildRenderer,
+  eventually,
+  goTo,
+  launchBrowser,
+  login,
+  openPage,
+  screenshot,
+  sleep,
+  startInProcess,
+  tempDir,
+  type InProcessServer,
+  type PageProbe,
+} from './harness.js';
+
+const T = 180_000;
+
+/** A WAV file: `seconds` of a 440 Hz tone, 8 kHz mono 16-bit, with RIFF INFO tags. */
+function writeWav(file: string, tags: { title: string; artist: string; album: string }, seconds = 3): void {
+  const rate = 8000;
+  const n = rate * seconds;
+  const data = Buffer.alloc(n * 2);
+  for (let i = 0; i < n; i++) data.writeInt16LE(Math.round(Math.sin((2 * Math.PI * 440 * i) / rate) * 8000), i * 2);
+  const sub = (id: string, text: string) => {
+    const body = Buffer.from(`${text}\0`, 'latin1');
+    const padded = body.length % 2 ? Buffer.concat([body, Buffer.alloc(1)]) : body;
+    const head = Buffer.alloc(8);
+    head.write(id, 0, 'latin1');
+    head.writeUInt32LE(body.length, 4);
+    return Buffer.concat([head, padded]);
+  };
+  const info = Buffer.concat([Buffer.from('INFO', 'latin1'), sub('INAM', tags.title), sub('IART', tags.artist), sub('IPRD', tags.album)]);
+  const chunk = (id: string, body: Buffer) => {
+    const head = Buffer.alloc(8);
+    head.write(id, 0, 'latin1');
+    head.writeUInt32LE(body.length, 4);
+    return Buffer.concat([head, body, body.length % 2 ? Buffer.alloc(1) : Buffer.alloc(0)]);
+  };
+  const fmt = Buffer.alloc(16);
+  fmt.writeUInt16LE(1, 0); // PCM
+  fmt.writeUInt16LE(1, 2); // mono
+  fmt.writeUInt32LE(rate, 4);
+  fmt.writeUInt32LE(rate * 2, 8);
+  fmt.writeUInt16LE(2, 12);
+  fmt.writeUInt16LE(16, 14);
+  const body = Buffer.concat([Buffer.from('WAVE', 'latin1'), chunk('fmt ', fmt), chunk('data', data), chunk('LIST', info)]);
+  const riff = Buffer.alloc(8);
+  riff.write('RIFF', 0, 'latin1');
+  riff.writeUInt32LE(body.length, 4);
+  writeFileSync(file, Buffer.concat([riff, body]));
+}
+
+/**
+ * The agent's model output, scripted: the first step of a run calls finance_add_transaction, the step
+ * after the tool result answers. Prompts are still rendered with the real model's chat template.
+ */
+function scriptedAgent(server: () => InProcessServer, services: () => ToolServices): AgentBackend {
+  return {
+    model: () => {
+      const m = server().manager.model;
+      if (!m) throw new Error('no model');
+      return m;
+    },
+    generate: async (request): Promise<AgentGeneration> => {
+      const format = detectToolFormat(server().manager.model!, services().registry);
+      // The user's question (tool results may also come back as user messages in the JSON format).
+      const lastQuestion = request.messages.findLastIndex((m) => m.role === 'user' && m.content.includes('coffee') && !/"created"|declined/.test(m.content));
+      const afterQuestion = request.messages
+        .slice(lastQuestion + 1)
+        .map((m) => m.content)
+        .join('\n');
+      const answered = /"created"|declined/.test(afterQuestion);
+      const today = new Date().toISOString().slice(0, 10);
+      const call = { name: 'finance_add_transaction', arguments: { accountId: 1, date: today, amount: -4.5, payee: 'Tool cafe', category: 'Coffee' } };
+      const answer = /declined/.test(afterQuestion) ? 'Understood, I did not record it.' : 'Done: I recorded **4.50** at Tool cafe under Coffee.';
+      const text = answered
+        ? format === 'json'
+          ? JSON.stringify({ answer })
+          : answer
+        : format === 'json'
+          ? JSON.stringify({ tool: call.name, arguments: call.arguments })
+          : `<tool_call>\n${JSON.stringify(call)}\n</tool_call>`;
+      const chunks = text.match(/.{1,6}/gs) ?? [text];
+      let finished!: () => void;
+      const consumed = new Promise<void>((resolve) => (finished = resolve));
+      const generation = {
+        async *[Symbol.asyncIterator]() {
+          for (const c of chunks) {
+            await sleep(15);
+            yield { text: c };
+          }
+          finished();
+        },
+        result: consumed.then(() => ({ text, stopReason: 'eos', usage: { promptTokens: 10, completionTokens: chunks.length } })),
+      };
+      return generation;
+    },
+  };
+}
+
+describe.skipIf(!HAVE_CHROMIUM)('personal tools in the web UI', () => {
+  let server: InProcessServer;
+  let services: ToolServices;
+  let browser: Browser;
+  let probe: PageProbe;
+  let page: Page;
+  const data = tempDir();
+  const music = tempDir('westfall-e2e-music-');
+
+  beforeAll(async () => {
+    buildRenderer();
+    services = createToolServices(data.dir, { vault: { kdf: { N: 2 ** 10, r: 8, p: 1 } } });
+    const plugins = createToolPlugins(services, { heartbeatMs: 1000, agentBackend: scriptedAgent(() => server, () => services) }) as unknown as ServerPlugin[];
+    server = await startInProcess({ plugins, load: true, settings: { WESTFALL_DATA_DIR: data.dir } });
+    browser = await launchBrowser();
+    probe = await openPage(browser, { origin: server.url });
+    page = probe.page;
+    await login(page, server.loginUrl());
+  }, T);
+
+  afterAll(async () => {
+    await probe?.close();
+    await browser?.close();
+    await server?.close();
+    services?.close();
+    data.cleanup();
+    music.cleanup();
+  }, T);
+
+  it('finance: adds an account and transactions; the summary and both charts follow', async () => {
+    await goTo(page, 'finance', 'Finance');
+    await page.getByRole('textbox', { name: 'Account name' }).fill('Checking');
+    await page.getByRole('textbox', { name: 'Opening balance' }).fill('1000');
+    await page.getByRole('button', { name: 'Add account' }).first().click();
+    await page.getByTestId('finance-summary').waitFor();
+
+    const bars = page.locator('[data-testid="chart-category"] rect.bar');
+    const add = async (kind: 'Expense' | 'Income', amount: string, category: string, payee: string) => {
+      await page.getByRole('radio', { name: kind }).check();
+      await page.getByRole('textbox', { name: 'Amount' }).fill(amount);
+      await page.getByRole('combobox', { name: 'Category' }).fill(category);
+      await page.getByRole('textbox', { name: 'Payee' }).fill(payee);
+      await page.locator('form.add').getByRole('button', { name: 'Add', exact: true }).click();
+      await page.locator('[data-testid="transactions"]').getByText(payee).waitFor();
+    };
+
+    expect(await bars.count()).toBe(0);
+    await add('Expense', '45.20', 'Groceries', 'Corner shop');
+    await expect.poll(() => page.getByTestId('expenses').textContent()).toContain('45.20');
+    await expect.poll(() => bars.count()).toBe(1);
+    await screenshot(page, 'finance-one', true);
+
+    await add('Expense', '1200', 'Rent', 'Landlord');
+    await add('Income', '3000', 'Salary', 'Employer');
+    await expect.poll(() => page.getByTestId('expenses').textContent()).toContain('1,245.20');
+    await expect.poll(() => page.getByTestId('income').textContent()).toContain('3,000.00');
+    await expect.poll(() => page.getByTestId('net').textContent()).toContain('1,754.80');
+    // Spending by category: Rent, then Groceries (income is not spending).
+    await expect.poll(() => bars.count()).toBe(2);
+    expect(await bars.nth(0).getAttribute('data-label')).toBe('Rent');
+    expect(await bars.nth(0).getAttribute('data-value')).toBe('120000');
+    expect(await bars.nth(1).getAttribute('data-label')).toBe('Groceries');
+    // The bars are drawn to scale.
+    const w0 = Number(await bars.nth(0).getAttribute('width'));
+    const w1 = Number(await bars.nth(1).getAttribute('width'));
+    expect(w1 / w0).toBeCloseTo(4520 / 120000, 2);
+    // Spending by month: this month's column holds the 1,245.20.
+    const monthBars = page.locator('[data-testid="chart-month"] rect.bar');
+    expect(await monthBars.count()).toBe(12);
+    expect(await monthBars.last().getAttribute('data-value')).toBe('124520');
+    // The balance of the account.
+    await page.getByText('$2,754.80').waitFor();
+    await screenshot(page, 'finance', true);
+  }, T);
+
+  it('time: starts and stops the timer; the entry and the hours per week appear', async () => {
+    await goTo(page, 'time', 'Time');
+    await page.getByRole('textbox', { name: 'Project name' }).fill('Website');
+    await page.getByRole('textbox', { name: 'Client' }).fill('Acme');
+    await page.getByRole('button', { name: 'Add project' }).click();
+    await page.getByTestId('timer-start').waitFor();
+    await page.getByRole('textbox', { name: 'What are you working on?' }).fill('Landing page');
+    await page.getByTestId('timer-start').click();
+    const clock = page.getByTestId('timer-clock');
+    await clock.waitFor();
+    await expect.poll(() => clock.textContent(), { timeout: 10_000 }).toMatch(/^0:00:0[1-9]$/);
+    await screenshot(page, 'time-running');
+    await page.getByTestId('timer-stop').click();
+    await page.getByTestId('timer-start').waitFor();
+    const entries = page.locator('[data-testid="time-entries"]');
+    await entries.getByText('Landing page').waitFor();
+    await expect.poll(() => entries.locator('td.num').first().textContent()).toMatch(/^0:00:0[1-9]$/);
+
+    // 2.5 hours by hand today: this week's column shows it.
+    await page.getByRole('textbox', { name: 'Hours' }).fill('2.5');
+    await page.getByRole('textbox', { name: 'Description' }).fill('Design review');
+    await page.getByRole('button', { name: 'Add entry' }).click();
+    await entries.getByText('Design review').waitFor();
+    const weekBars = page.locator('[data-testid="chart-weeks"] rect.bar');
+    expect(await weekBars.count()).toBe(8);
+    await expect.poll(async () => Number(await weekBars.last().getAttribute('data-value')), { timeout: 10_000 }).toBeGreaterThan(2.5);
+    expect(Number(await weekBars.last().getAttribute('data-value'))).toBeLessThan(2.6);
+    await screenshot(page, 'time', true);
+  }, T);
+
+  it('vault: creates, locks and unlocks; generates a password and copies it only after confirmation', async () => {
+    await goTo(page, 'vault', 'Vault');
+    await page.getByLabel('Master password').fill('correct horse battery staple');
+    await page.getByLabel('Repeat it').fill('correct horse battery staple');
+    await page.getByRole('button', { name: 'Create vault' }).click();
+    await page.getByRole('button', { name: 'Lock now' }).waitFor();
+
+    await page.getByTestId('generate').click();
+    const generated = page.getByTestId('generated');
+    await generated.waitFor();
+    // Hidden until asked.
+    expect(await generated.textContent()).toMatch(/^•+$/);
+    await page.getByRole('button', { name: 'Show' }).first().click();
+    const password = ((await generated.textContent()) ?? '').trim();
+    expect(password).toMatch(/^[^•\s]{20}$/);
+    await page.getByRole('button', { name: 'Hide' }).first().click();
+
+    // Copy asks first; cancelling copies nothing.
+    await page.evaluate(() => navigator.clipboard.writeText('before'));
+    await page.getByTestId('copy-generated').click();
+    const dialog = page.getByRole('dialog', { name: 'Copy password' });
+    await dialog.waitFor();
+    await screenshot(page, 'vault-confirm-copy');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('before');
+    await page.getByTestId('copy-generated').click();
+    await page.getByRole('dialog', { name: 'Copy password' }).getByRole('button', { name: 'Copy password' }).click();
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(password);
+
+    // Save it as an entry: listed without the password until Show.
+    await page.getByRole('button', { name: 'Use for a new entry' }).click();
+    await page.getByRole('textbox', { name: 'Title' }).fill('Bank');
+    await page.getByRole('textbox', { name: 'Username' }).fill('me@example.com');
+    await page.locator('form.entry').getByRole('button', { name: 'Save' }).click();
+    const table = page.getByTestId('vault-entries');
+    await table.getByText('Bank').waitFor();
+    expect(await table.textContent()).not.toContain(password);
+    await screenshot(page, 'vault', true);
+    await page.getByRole('button', { name: 'Show password of Bank' }).click();
+    await expect.poll(() => page.getByTestId('revealed').textContent()).toBe(password);
+    await page.getByRole('button', { name: 'Hide password of Bank' }).click();
+    expect(await page.getByTestId('revealed').count()).toBe(0);
+
+    // Lock, a wrong master password, then the right one.
+    await page.getByRole('button', { name: 'Lock now' }).click();
+    await page.getByRole('button', { name: 'Unlock' }).waitFor();
+    await page.getByLabel('Master password').fill('wrong password');
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.getByText('That is not the master password.').waitFor();
+    await page.getByLabel('Master password').fill('correct horse battery staple');
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await table.getByText('Bank').waitFor();
+  }, T);
+
+  it('music: adds a folder, finds the track and plays it through the Range route', async () => {
+    writeWav(join(music.dir, 'tone.wav'), { title: 'Test Tone', artist: 'The Oscillators', album: 'Sines' });
+    const streamed: number[] = [];
+    page.on('response', (r) => {
+      if (/\/api\/music\/tracks\/\d+\/stream/.test(r.url())) streamed.push(r.status());
+    });
+    await goTo(page, 'music', 'Music');
+    await page.getByRole('textbox', { name: 'Folder on this computer' }).fill(music.dir);
+    await page.getByRole('button', { name: 'Add folder' }).click();
+    const tracks = page.getByTestId('tracks');
+    await tracks.getByText('Test Tone').waitFor({ timeout: 30_000 });
+    await page.getByRole('searchbox', { name: 'Search music' }).fill('oscillators');
+    await page.getByRole('button', { name: 'Play Test Tone' }).waitFor();
+    await page.getByRole('button', { name: 'Play Test Tone' }).click();
+    await expect.poll(() => page.getByTestId('now-playing').textContent()).toBe('Test Tone');
+    // The audio element plays: time advances.
+    const playing = () =>
+      page.evaluate(() => {
+        const audio = document.querySelector('wf-app')!.shadowRoot!.querySelector('wf-music-view')!.shadowRoot!.querySelector('wf-player')!.shadowRoot!.querySelector('audio')!;
+        return { paused: audio.paused, time: audio.currentTime, error: audio.error?.message ?? null, src: audio.currentSrc };
+      });
+    await expect.poll(async () => (await playing()).time, { timeout: 20_000 }).toBeGreaterThan(0.3);
+    const state = await playing();
+    expect(state.error).toBeNull();
+    expect(state.src).toMatch(/\/api\/music\/tracks\/\d+\/stream$/); // streamed, not a blob copy
+    expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+    expect(streamed.some((s) => s === 200 || s === 206)).toBe(true);
+    expect(streamed).not.toContain(401);
+    await screenshot(page, 'music');
+    await page.getByTestId('play-pause').click(); // pause
+    await expect.poll(async () => (await playing()).paused).toBe(true);
+    const player = (await (await fetch(`${server.url}/api/music/player`, { headers: { authorization: `Bearer ${server.config.apiToken}` } })).json()) as { playing: boolean };
+    expect(player.playing).toBe(false);
+  }, T);
+
+  it('saves plain chats: listed, found by search, reopened, and regenerated in place', async () => {
+    await goTo(page, 'chat', /.+/);
+    const useTools = page.getByRole('checkbox', { name: 'Use tools' });
+    await useTools.waitFor();
+    await useTools.uncheck(); // the WebSocket stream and the real model
+    const list = page.getByRole('list', { name: 'Conversations' });
+    expect(await list.textContent()).not.toContain('kept in this window only');
+    await page.getByRole('textbox', { name: 'Message' }).fill('Remember the lighthouse keeper');
+    await page.getByRole('button', { name: 'Send message' }).click();
+    const reply = page.locator('wf-chat-message[sender="assistant"]').last();
+    await expect.poll(() => reply.getAttribute('streaming'), { timeout: 60_000 }).toBeNull();
+    await list.getByRole('button', { name: 'Open conversation Remember the lighthouse keeper' }).waitFor();
+
+    // Regenerate: still one conversation with one reply.
+    const first = await reply.elementHandle();
+    await reply.getByRole('button', { name: 'Regenerate response' }).click();
+    await first!.waitForElementState('hidden'); // the old reply is gone
+    await page.getByRole('button', { name: 'Send message' }).waitFor({ timeout: 60_000 }); // reply done and saved
+    expect(await page.locator('wf-chat-message[sender="assistant"]').count()).toBe(1);
+    await expect.poll(() => list.getByRole('button', { name: /Open conversation Remember the lighthouse/ }).count()).toBe(1);
+
+    await page.getByRole('searchbox', { name: 'Search conversations' }).fill('lighthouse');
+    await expect.poll(() => list.getByRole('button', { name: /Open conversation/ }).count()).toBe(1);
+    await page.getByRole('button', { name: '+ New chat' }).click();
+    expect(await page.locator('wf-chat-message').count()).toBe(0);
+    await list.getByRole('button', { name: /Open conversation Remember the lighthouse/ }).click();
+    await expect.poll(() => page.locator('wf-chat-message[sender="user"]').count()).toBe(1);
+    expect(await page.locator('wf-chat-message[sender="assistant"]').count()).toBe(1);
+    await page.getByRole('searchbox', { name: 'Search conversations' }).fill('');
+    await useTools.check();
+    await page.getByRole('button', { name: '+ New chat' }).click();
+  }, T);
+
+  it('chat with tools: a tool call that changes data waits for Allow, and Deny declines it', async () => {
+    await goTo(page, 'chat', /.+/);
+    await page.getByRole('checkbox', { name: 'Use tools' }).waitFor();
+    // The agent's event stream must reach a real HTTP client (a POST answered with Server-Sent Events).
+    const probeRun = new AbortController();
+    const first = await Promise.race([
+      fetch(`${server.url}/api/agent/chat`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.config.apiToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'status check', tools: ['vault_status'] }),
+        signal: probeRun.signal,
+      }).then(async (r) => (await r.body!.getReader().read()).value?.length ?? 0),
+      sleep(10_000).then(() => -1),
+    ]);
+    probeRun.abort();
+    expect(
+      first,
+      'POST /api/agent/chat sent no event within 10 s over real HTTP: openEventStream (src/server/routes/tool-helpers.ts) ' +
+        "ends the stream on the request's 'close' event, which Node emits as soon as a POST body has been read",
+    ).toBeGreaterThan(0);
+    await page.getByRole('textbox', { name: 'Message' }).fill('Please log my coffee, 4.50 at Tool cafe');
+    await page.getByRole('button', { name: 'Send message' }).click();
+    const card = page.getByTestId('tool-call').last();
+    await card.waitFor({ timeout: 30_000 });
+    await expect.poll(() => card.getByTestId('tool-status').textContent()).toBe('Needs your confirmation');
+    expect(await card.textContent()).toContain('finance_add_transaction');
+    expect(await card.textContent()).toContain('Tool cafe');
+    await screenshot(page, 'chat-tool-confirm');
+    await card.getByTestId('tool-confirm').click();
+    await expect.poll(() => card.getByTestId('tool-status').textContent(), { timeout: 15_000 }).toBe('Done');
+    const reply = page.locator('wf-chat-message[sender="assistant"]').last();
+    await expect.poll(() => reply.locator('[data-testid="assistant-text"]').innerText(), { timeout: 15_000 }).toContain('Done: I recorded 4.50');
+    expect(await reply.locator('strong').textContent()).toBe('4.50'); // rendered markdown
+    await screenshot(page, 'chat-tools');
+    // The tool really ran.
+    await goTo(page, 'finance', 'Finance');
+    await page.locator('[data-testid="finance-summary"]').waitFor();
+    await page.evaluate(() => (document.querySelector('wf-app')!.shadowRoot!.querySelector('wf-finance-view') as unknown as { refresh(): Promise<void> }).refresh());
+    await page.locator('[data-testid="transactions"]').getByText('Tool cafe').waitFor();
+
+    // Deny: nothing recorded.
+    await goTo(page, 'chat', /.+/);
+    await page.getByRole('textbox', { name: 'Message' }).fill('Log another coffee please');
+    await page.getByRole('button', { name: 'Send message' }).click();
+    const second = page.getByTestId('tool-call').last();
+    await expect.poll(() => second.getByTestId('tool-status').textContent(), { timeout: 30_000 }).toBe('Needs your confirmation');
+    await second.getByTestId('tool-deny').click();
+    await expect.poll(() => second.getByTestId('tool-status').textContent(), { timeout: 15_000 }).toBe('Denied');
+    await expect.poll(() => page.locator('wf-chat-message[sender="assistant"]').last().locator('[data-testid="assistant-text"]').innerText()).toContain('did not record');
+    expect(services.finance.transactions.list({ q: 'Tool cafe' }).total).toBe(1);
+
+    // Saved by the agent, tool calls and results included: reopened, both cards come back as they ended.
+    await page.getByRole('button', { name: '+ New chat' }).click();
+    await page.getByRole('list', { name: 'Conversations' }).getByRole('button', { name: /Open conversation Please log my coffee/ }).click();
+    await expect.poll(() => page.locator('wf-chat-message[sender="user"]').count()).toBe(2);
+    await expect.poll(() => page.getByTestId('tool-call').count()).toBe(2);
+    expect(await page.getByTestId('tool-status').nth(0).textContent()).toBe('Done');
+    expect(await page.getByTestId('tool-status').nth(1).textContent()).toBe('Denied');
+    expect(await page.locator('wf-chat-message[sender="assistant"]').count()).toBe(2);
+    await screenshot(page, 'chat-reopened');
+  }, T);
+
+  it('raised no Content-Security-Policy violation and no script error', () => {
+    expect(probe.cspViolations).toEqual([]);
+    expect(probe.errors, `HTTP errors: ${probe.httpErrors.join('; ')}`).toEqual([]);
+  });
+});

@@ -14,6 +14,8 @@ import { LOGIN_FRAGMENT_KEY, LoginCodes, rendererRoutes } from '../server/routes
 import { createToolPlugins } from '../server/routes/tool-plugins.js';
 import { backupDatabase, backupFileName, openDatabase } from '../storage/index.js';
 import { createToolServices, DATABASE_FILE, type ToolServices } from '../tools/index.js';
+import { loadProfile, profileToEngineOptions } from '../tuning/index.js';
+import { registerBenchCommand } from './commands/bench.js';
 import { VERSION } from '../version.js';
 
 export const EXIT_OK = 0;
@@ -97,7 +99,14 @@ export async function serve(flags: ServeFlags): Promise<void> {
     flush();
     process.exit(EXIT_FAILURE);
   }
-  const manager = ModelManager.fromConfig(config, logger);
+  const manager = new ModelManager({
+    ...ModelManager.optionsFromConfig(config, logger),
+    // `westfall bench --save-profile` measured the fastest settings for a model on this machine.
+    profileFor: async (modelPath) => {
+      const profile = await loadProfile(config.dataDir, modelPath);
+      return profile ? profileToEngineOptions(profile).context : null;
+    },
+  });
   // The web UI at `/` and its one-time login (the printed link's code is exchanged for the token).
   const logins = new LoginCodes();
   const app = createApp(config, {
@@ -195,6 +204,7 @@ export function buildProgram(): Command {
         db.close();
       }
     });
+  registerBenchCommand(program);
   return program;
 }
 

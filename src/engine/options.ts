@@ -29,6 +29,8 @@ export type LoadModelOptions = z.input<typeof loadModelOptionsSchema> & {
   onProgress?: (progress: number) => void;
 };
 
+export const KV_CACHE_TYPES = ['f32', 'f16', 'bf16', 'q8_0', 'q5_1', 'q5_0', 'q4_1', 'q4_0', 'iq4_nl'] as const;
+
 export const contextOptionsSchema = z
   .object({
     contextSize: z.number().int().min(64).max(1 << 20).default(DEFAULTS.contextSize),
@@ -39,8 +41,16 @@ export const contextOptionsSchema = z
     sequences: z.number().int().min(1).max(64).default(1),
     flashAttention: z.enum(['auto', 'on', 'off']).default('auto'),
     embeddings: z.boolean().default(false),
+    // KV-cache element types: quantized caches hold longer contexts in the same memory. llama.cpp needs
+    // flash attention for a quantized V cache.
+    typeK: z.enum(KV_CACHE_TYPES).default('f16'),
+    typeV: z.enum(KV_CACHE_TYPES).default('f16'),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.typeV === 'f16' || o.typeV === 'f32' || o.typeV === 'bf16' || o.flashAttention !== 'off', {
+    message: 'a quantized V cache needs flash attention (flashAttention "on" or "auto")',
+    path: ['typeV'],
+  });
 export type ContextOptions = z.input<typeof contextOptionsSchema>;
 
 export const samplingSchema = z.object({

@@ -20,10 +20,24 @@ import { WestfallError, isWestfallError } from '../errors.js';
 import type { Logger } from '../logging/index.js';
 import type { GenerationParams, ModelStatus, ModelSummary, SchedulerStats, Timings } from './schemas.js';
 
+/** Speed settings measured by `westfall bench` for a model (see src/tuning/profile.ts). */
+export interface SpeedProfile {
+  threads?: number;
+  threadsBatch?: number;
+  batchSize?: number;
+  ubatchSize?: number;
+  flashAttention?: 'on' | 'off' | 'auto';
+}
+
 export interface ModelManagerOptions {
   contextSize: number;
   gpuLayers: number;
   threads?: number | null;
+  /**
+   * The tuned speed settings for a model file, if `westfall bench --save-profile` made some. Explicit
+   * settings (WESTFALL_THREADS) still win.
+   */
+  profileFor?: (modelPath: string) => Promise<SpeedProfile | null>;
   /** Sequences of the context = generations decoded together. */
   parallel: number;
   /** Generations that may wait for a sequence; beyond: queue_full. */
@@ -125,8 +139,8 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
     this.#log = options.logger;
   }
 
-  static fromConfig(config: Config, logger?: Logger): ModelManager {
-    return new ModelManager({
+  static optionsFromConfig(config: Config, logger?: Logger): ModelManagerOptions {
+    return {
       contextSize: config.contextSize,
       gpuLayers: config.gpuLayers,
       threads: config.threads,
@@ -134,7 +148,11 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
       queueLimit: config.queueLimit,
       sampling: config.sampling,
       ...(logger ? { logger } : {}),
-    });
+    };
+  }
+
+  static fromConfig(config: Config, logger?: Logger): ModelManager {
+    return new ModelManager(ModelManager.optionsFromConfig(config, logger));
   }
 
   /** The loaded model (ready state), or null. */
@@ -242,12 +260,22 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
         },
       });
       if (signal.aborted) throw new WestfallError('aborted', 'model loading was aborted');
-      const threads = opts.threads ?? this.options.threads ?? undefined;
+      const profile = (await this.options.profileFor?.(modelPath).catch((err: unknown) => {
+        this.#log?.warn({ err }, 'the tuning profile could not be read; using defaults');
+        return null;
+      })) ?? {};
+      const explicitThreads = opts.threads ?? this.options.threads ?? undefined;
+      const threads = explicitThreads ?? profile.threads;
       const ctx = await model.createContext({
         contextSize: opts.contextSize ?? this.options.contextSize,
         sequences: this.options.parallel,
         ...(threads ? { threads } : {}),
+        ...(explicitThreads === undefined && profile.threadsBatch ? { threadsBatch: profile.threadsBatch } : {}),
+        ...(profile.batchSize ? { batchSize: profile.batchSize } : {}),
+        ...(profile.ubatchSize ? { ubatchSize: profile.ubatchSize } : {}),
+        ...(profile.flashAttention ? { flashAttention: profile.flashAttention } : {}),
       });
+      if (Object.keys(profile).length > 0) this.#log?.info({ profile }, 'applied the tuning profile');
       if (signal.aborted) {
         ctx.dispose();
         throw new WestfallError('aborted', 'model loading was aborted');

@@ -151,7 +151,24 @@ describe('generation', () => {
     }
   });
 
-  it('embeds text as a normalized vector; similar texts are closer', async () => {
+  it('takes the KV cache type; a quantized V cache needs flash attention', async () => {
+    const q = await model.createContext({ contextSize: 256, threads: 2, typeK: 'bf16', typeV: 'bf16', flashAttention: 'on' });
+    try {
+      const r = await q.generate('Hello there', { maxTokens: 8, ignoreEos: true }).result;
+      expect(r.usage.completionTokens).toBe(8);
+    } finally {
+      q.dispose();
+    }
+    // The tiny model's 16-wide heads cannot hold 32-wide q8_0 blocks: llama.cpp refuses, and says why.
+    await expect(model.createContext({ contextSize: 256, typeK: 'q8_0', typeV: 'q8_0', flashAttention: 'on' })).rejects.toMatchObject({
+      code: 'native_error',
+      message: expect.stringMatching(/could not create the context: .+/),
+    });
+    await expect(model.createContext({ typeV: 'q4_0', flashAttention: 'off' })).rejects.toMatchObject({ code: 'invalid_params' });
+    await expect(model.createContext({ typeK: 'q3_k' as never })).rejects.toMatchObject({ code: 'invalid_params' });
+  });
+
+  it('embeds text as a deterministic, normalized vector', async () => {
     const a = await model.embed('hello world');
     const b = await model.embed('hello world');
     expect(a.length).toBe(64);

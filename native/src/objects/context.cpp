@@ -8,6 +8,7 @@
 #include "ggml-cpu.h"
 #include "util/convert.h"
 #include "util/errors.h"
+#include "util/log.h"
 
 namespace westfall {
 
@@ -46,6 +47,18 @@ size_t StopPrefixTail(const std::string& s, const std::vector<std::string>& stop
 }
 
 Napi::FunctionReference* g_context_ctor = nullptr;
+
+ggml_type CacheType(Napi::Env env, const std::string& name) {
+  static const std::pair<const char*, ggml_type> kTypes[] = {
+      {"f32", GGML_TYPE_F32},   {"f16", GGML_TYPE_F16},   {"bf16", GGML_TYPE_BF16}, {"q8_0", GGML_TYPE_Q8_0},
+      {"q5_1", GGML_TYPE_Q5_1}, {"q5_0", GGML_TYPE_Q5_0}, {"q4_1", GGML_TYPE_Q4_1}, {"q4_0", GGML_TYPE_Q4_0},
+      {"iq4_nl", GGML_TYPE_IQ4_NL},
+  };
+  for (const auto& [n, t] : kTypes) {
+    if (name == n) return t;
+  }
+  throw CodedError(env, "invalid_params", "unknown KV cache type '" + name + "'");
+}
 
 struct CreateResult {
   std::shared_ptr<ModelState> model;
@@ -89,9 +102,11 @@ class CreateWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
+    ClearLastNativeError();
     ctx_ = llama_init_from_model(model_->model, params_);
     if (ctx_ == nullptr) {
-      SetError("llama.cpp could not create the context (out of memory, or unsupported settings)");
+      std::string reason = LastNativeError();
+      SetError("llama.cpp could not create the context" + (reason.empty() ? std::string(" (out of memory, or unsupported settings)") : ": " + reason));
       return;
     }
     tp_ = NewThreadpool(params_.n_threads);
@@ -201,6 +216,8 @@ Napi::Value Context::Create(const Napi::CallbackInfo& info) {
   p.n_threads_batch = static_cast<int32_t>(GetNumber(o, "threadsBatch", p.n_threads));
   p.embeddings = GetBool(o, "embeddings", false);
   if (p.embeddings) p.pooling_type = LLAMA_POOLING_TYPE_MEAN;
+  p.type_k = CacheType(env, GetString(o, "typeK", "f16"));
+  p.type_v = CacheType(env, GetString(o, "typeV", "f16"));
   std::string fa = GetString(o, "flashAttention", "auto");
   p.flash_attn_type = fa == "on" ? LLAMA_FLASH_ATTN_TYPE_ENABLED : fa == "off" ? LLAMA_FLASH_ATTN_TYPE_DISABLED : LLAMA_FLASH_ATTN_TYPE_AUTO;
   // We ask for logits of at most one token per sequence per batch; telling llama.cpp so shrinks the

@@ -71,9 +71,11 @@ describe('chat session', () => {
       const r1 = await chat.send('First question', { maxTokens: 8, ignoreEos: true }).result;
       expect(r1.usage.reusedPromptTokens).toBe(0);
       const r2 = await chat.send('Second question', { maxTokens: 8, ignoreEos: true }).result;
-      // Everything up to the first reply's last token is already in the cache.
+      // Nothing of the first turn's prompt is evaluated again. (The reply's text is re-tokenized as
+      // message content, which may split differently from the sampled tokens, so reuse can stop there.)
       expect(r2.usage.reusedPromptTokens).toBeGreaterThanOrEqual(r1.usage.promptTokens);
-      expect(r2.usage.evaluatedPromptTokens).toBeLessThan(r2.usage.promptTokens / 2);
+      expect(r2.usage.evaluatedPromptTokens).toBe(r2.usage.promptTokens - r2.usage.reusedPromptTokens);
+      expect(r2.usage.evaluatedPromptTokens).toBeLessThanOrEqual(r2.usage.promptTokens - r1.usage.promptTokens);
       expect(chat.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user', 'assistant']);
       expect(chat.messages[2]!.content).toBe(r1.text);
     } finally {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config, type RawSettings } from '../config/index.js';
 import { setLogHandler } from '../engine/index.js';
+import { initNative } from '../engine/native.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import { createApp, ModelManager, type ServerPlugin } from '../server/index.js';
 import modelsRoutes from '../server/routes/models.js';
@@ -16,6 +17,7 @@ import { backupDatabase, backupFileName, openDatabase } from '../storage/index.j
 import { createToolServices, DATABASE_FILE, type ToolServices } from '../tools/index.js';
 import { loadProfile, profileToEngineOptions } from '../tuning/index.js';
 import { registerBenchCommand } from './commands/bench.js';
+import { runDoctor } from './commands/doctor.js';
 import { VERSION } from '../version.js';
 
 export const EXIT_OK = 0;
@@ -87,6 +89,17 @@ export async function serve(flags: ServeFlags): Promise<void> {
 
   const { logger, file, flush } = createLogger({ level: config.logLevel, logsDir: config.logFile ? config.logsDir : null, console: 'auto' });
   for (const w of warnings) logger.warn(w);
+  // Chooses the engine build (CUDA, Vulkan, CPU; WESTFALL_BACKEND overrides) without blocking the event
+  // loop while GPU variants are probed; a variant that fails its probe is logged and the CPU one used.
+  try {
+    const variants = await initNative({ log: (m) => logger.warn(m) });
+    logger.info({ variant: variants.selected?.label, backend: variants.selected?.backend }, 'engine build selected');
+  } catch (err) {
+    process.stderr.write(`westfall: the inference engine cannot start: ${(err as Error).message}\n`);
+    logger.fatal({ err }, 'no usable engine build');
+    flush();
+    process.exit(EXIT_FAILURE);
+  }
   const llamaLog = logger.child({ component: 'llama.cpp' });
   setLogHandler((level, message) => llamaLog[level](message.trimEnd()), 'warn');
 
@@ -205,6 +218,16 @@ export function buildProgram(): Command {
       }
     });
   registerBenchCommand(program);
+  program
+    .command('doctor')
+    .description('show the engine build in use, the devices and their memory, and why other builds were skipped')
+    .option('--json', 'print the report as JSON')
+    .option('--refresh', 'probe the GPU builds again instead of using cached results')
+    .option('--backend <name>', 'auto, cuda, vulkan, metal or cpu (WESTFALL_BACKEND)')
+    .option('-m, --model <path>', 'also plan GPU layers and context size for this GGUF model')
+    .action(async (o: { json?: boolean; refresh?: boolean; backend?: string; model?: string }) => {
+      process.exitCode = await runDoctor(o);
+    });
   return program;
 }
 

@@ -1,9 +1,22 @@
-// Loads the westfall_llama addon (prebuilds/ first, then build/) and describes its raw surface.
-// Only this folder talks to it; everything above goes through Model and Context.
+// Loads the westfall_llama addon and describes its raw surface. Which build variant is loaded (cpu, cuda,
+// vulkan, metal; local builds first, then prebuilds/) is decided by variants.ts on first use.
+// Only this folder talks to the addon; everything above goes through Model and Context.
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { WestfallError, type ErrorCode, ERROR_CODES } from '../errors.js';
+import {
+  describeAttempts,
+  isBackend,
+  packageRoot,
+  selectVariant,
+  selectVariantSync,
+  type BackendRequest,
+  type SelectedVariant,
+  type SelectionOptions,
+  type VariantReport,
+} from './variants.js';
+
+export type { Backend, BackendRequest, SelectedVariant, VariantAttempt, VariantReport } from './variants.js';
 
 export interface NativeModelInfo {
   vocabOnly: boolean;
@@ -105,22 +118,124 @@ export interface NativeAddon {
   jsonSchemaToGrammar(schemaJson: string): string;
 }
 
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-let addon: NativeAddon | undefined;
+export interface NativeSelectionOptions extends Omit<SelectionOptions, 'backend'> {
+  /** auto | cuda | vulkan | metal | cpu; default WESTFALL_BACKEND, then auto. */
+  backend?: BackendRequest;
+  /**
+   * Where to report a GPU variant that was found but failed its probe or could not be loaded (the
+   * engine then runs on the CPU). Default: one line on stderr. null: silent (the report keeps it).
+   */
+  log?: ((message: string) => void) | null;
+}
 
-export function native(): NativeAddon {
-  if (!addon) {
-    const require = createRequire(import.meta.url);
-    const load = require('node-gyp-build') as (dir: string) => NativeAddon;
-    try {
-      addon = load(packageRoot);
-    } catch (err) {
-      throw new WestfallError('native_error', `the native addon could not be loaded; run \`npm run build:native\` (${(err as Error).message})`, {
-        cause: err,
-      });
+let addon: NativeAddon | undefined;
+let report: VariantReport | null = null;
+let selection: NativeSelectionOptions = {};
+let pending: Promise<VariantReport> | null = null;
+
+/**
+ * Settings for the variant choice; call before the first native() (later calls only affect a reset).
+ * The backend setting of the config (if any) belongs here; WESTFALL_BACKEND is read when it is absent.
+ */
+export function configureNative(options: NativeSelectionOptions): void {
+  selection = { ...options };
+}
+
+function adopt(result: { addon: NativeAddon | null; report: VariantReport }): NativeAddon {
+  report = result.report;
+  const log = selection.log === undefined ? (m: string) => process.stderr.write(`[westfall] ${m}\n`) : selection.log;
+  if (log) {
+    for (const a of result.report.attempts) {
+      if (a.outcome === 'failed') log(`${a.backend} variant (${a.label ?? a.file ?? '?'}) not used: ${a.reason}`);
+    }
+    if (result.addon && result.report.attempts.some((a) => a.outcome === 'failed')) {
+      log(`using the ${result.report.selected?.backend} variant (${result.report.selected?.label})`);
     }
   }
+  if (result.addon) return result.addon;
+  const tried = describeAttempts(result.report).join('; ');
+  if (result.report.attempts.some((a) => a.file)) {
+    // Variants exist but none runs: do not let node-gyp-build load an unprobed GPU build in-process.
+    throw new WestfallError('native_error', `no build variant of the native addon runs here: ${tried}`, {
+      details: { attempts: result.report.attempts },
+    });
+  }
+  // No variant found by name: node-gyp-build's own lookup (build/Release, then prebuilds/) as before.
+  const require = createRequire(import.meta.url);
+  const load = require('node-gyp-build') as ((dir: string) => NativeAddon) & { resolve(dir: string): string };
+  try {
+    const file = load.resolve(packageRoot);
+    const a = load(packageRoot);
+    report.selected = { backend: 'cpu', file, label: path.relative(packageRoot, file) || file, source: 'node-gyp-build', dynamicCpu: false };
+    try {
+      report.systemInfo = a.systemInfo();
+      if (isBackend(report.systemInfo.backend)) report.selected.backend = report.systemInfo.backend;
+    } catch {
+      // keep what we know
+    }
+    return a;
+  } catch (err) {
+    throw new WestfallError(
+      'native_error',
+      `the native addon could not be loaded; run \`npm run build:native\` (${(err as Error).message.split('\n')[0]}${tried ? `; ${tried}` : ''})`,
+      { cause: err, details: { attempts: result.report.attempts } },
+    );
+  }
+}
+
+function options(): SelectionOptions {
+  const { log: _log, ...rest } = selection;
+  return rest;
+}
+
+/** The addon: on first use, the best variant for this machine is chosen (see variants.ts). */
+export function native(): NativeAddon {
+  if (!addon) {
+    let result;
+    try {
+      result = selectVariantSync(options());
+    } catch (err) {
+      if (err instanceof RangeError) throw new WestfallError('invalid_params', err.message, { cause: err });
+      throw err;
+    }
+    addon = adopt(result);
+  }
   return addon;
+}
+
+/**
+ * Chooses the variant without blocking the event loop while GPU variants are probed (a server or CLI
+ * calls this at startup; native() then returns the chosen addon). Resolves with the report.
+ */
+export function initNative(opts?: NativeSelectionOptions): Promise<VariantReport> {
+  if (opts) configureNative(opts);
+  if (addon && report) return Promise.resolve(report);
+  pending ??= (async () => {
+    try {
+      let result;
+      try {
+        result = await selectVariant(options());
+      } catch (err) {
+        if (err instanceof RangeError) throw new WestfallError('invalid_params', err.message, { cause: err });
+        throw err;
+      }
+      if (!addon) addon = adopt(result);
+      return report!;
+    } finally {
+      pending = null;
+    }
+  })();
+  return pending;
+}
+
+/** The variant in use, or null before the addon was loaded. */
+export function selectedVariant(): SelectedVariant | null {
+  return report?.selected ?? null;
+}
+
+/** What was tried and why (null before the addon was loaded). */
+export function variantReport(): VariantReport | null {
+  return report;
 }
 
 // Native errors carry a string `code` from the catalog; anything else is reported as native_error.

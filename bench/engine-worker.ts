@@ -7,6 +7,8 @@ const [engine, modelPath, threadsArg, vocabArg] = process.argv.slice(2);
 const vocab = Number(vocabArg ?? 32000);
 const threads = Number(threadsArg ?? 2);
 const REPS = 3;
+// TTFT is one ~0.1 s prompt: single runs swing by ±5% on a busy 2-core machine, so it gets more repetitions.
+const TTFT_REPS = 11;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function promptTokens(n: number, vocab: number, seed: number): number[] {
@@ -45,7 +47,7 @@ async function westfall(): Promise<Figures> {
     tg.push(res.timings.generationTokensPerSecond);
   }
   const ttft: number[] = [];
-  for (let r = 0; r < 5; r++) {
+  for (let r = 0; r < TTFT_REPS; r++) {
     await ctx.clearSequence(0);
     const t = performance.now();
     const gen = ctx.generate(promptTokens(32, vocab, 30 + r), { maxTokens: 1, ignoreEos: true });
@@ -89,7 +91,7 @@ async function nodeLlamaCpp(): Promise<Figures> {
     tg.push(((n - 1) * 1000) / (performance.now() - tFirst));
   }
   const ttft: number[] = [];
-  for (let r = 0; r < 5; r++) {
+  for (let r = 0; r < TTFT_REPS; r++) {
     await seq.clearHistory();
     const t = performance.now();
     for await (const _ of seq.evaluate(promptTokens(32, vocab, 30 + r) as Tok, sampling)) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the native addon (llama.cpp + native/) with cmake-js, for one compute backend.
 //   node scripts/build-native.mjs [--backend=cpu|cuda|vulkan|metal] [--portable] [--debug]
-//                                 [--cuda-arch=LIST] [--jobs=N] [--tsc]
+//                                 [--cuda-arch=LIST] [--jobs=N] [--tsc] [--llama-tools] [--llama-dir=PATH]
 //
 //   --backend    cpu (default; also WESTFALL_BUILD_BACKEND or npm's --backend=), cuda, vulkan or metal
 //   --portable   for prebuilds (also WESTFALL_PORTABLE=1): no -march=native. The cpu backend becomes
@@ -9,6 +9,10 @@
 //                GGML_CPU_ALL_VARIANTS); GPU backends keep ggml's x86 baseline (AVX2 FMA F16C BMI2).
 //   --cuda-arch  CMAKE_CUDA_ARCHITECTURES, e.g. "75-virtual;80-virtual;86-real;89-real;90-virtual"
 //   --tsc        run `tsc -p tsconfig.json` after a successful build (for `npm run build -- --backend=X`)
+//   --llama-tools  also build llama.cpp's llama-bench in the same build tree (bin/llama-bench), so a
+//                benchmark reference uses the very ggml objects the addon links (GPU build machines)
+//   --llama-dir  use this llama.cpp tree as it is, without vendoring: for a build machine without git,
+//                given a copy of a checkout that scripts/vendor-llama.mjs verified elsewhere
 //   --if-no-prebuild  do nothing when prebuilds/<platform>-<arch>/ already holds a cpu prebuild (for the
 //                package's install script: users of a packaged release need no compiler)
 //
@@ -58,10 +62,21 @@ if (args.includes('--if-no-prebuild')) {
   }
 }
 
-const vendorArgs = [path.join(root, 'scripts/vendor-llama.mjs'), ...(PATCHED.has(backend) ? [`--variant=${backend}`] : [])];
-const vendor = spawnSync(process.execPath, vendorArgs, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-if (vendor.status !== 0) process.exit(vendor.status ?? 1);
-const llamaDir = PATCHED.has(backend) ? vendor.stdout.trim().split('\n').at(-1) : path.join(root, 'third_party/llama.cpp');
+let llamaDir;
+if (opt('llama-dir')) {
+  llamaDir = path.resolve(root, opt('llama-dir'));
+  if (!existsSync(path.join(llamaDir, 'CMakeLists.txt'))) {
+    console.error(`--llama-dir: ${llamaDir} holds no llama.cpp tree`);
+    process.exit(1);
+  }
+  console.error(`[build-native] using ${llamaDir} as it is (not vendored or verified here)`);
+} else {
+  const vendorArgs = [path.join(root, 'scripts/vendor-llama.mjs'), ...(PATCHED.has(backend) ? [`--variant=${backend}`] : [])];
+  const vendor = spawnSync(process.execPath, vendorArgs, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (vendor.status !== 0) process.exit(vendor.status ?? 1);
+  llamaDir = PATCHED.has(backend) ? vendor.stdout.trim().split('\n').at(-1) : path.join(root, 'third_party/llama.cpp');
+}
+const llamaTools = args.includes('--llama-tools');
 
 const cudaArch = opt('cuda-arch');
 const cmakeJs = path.join(root, 'node_modules/cmake-js/bin/cmake-js');
@@ -72,6 +87,7 @@ const cmdArgs = [
   `--CDWESTFALL_NATIVE=${portable ? 'OFF' : 'ON'}`,
   `--CDWESTFALL_LLAMA_DIR=${llamaDir.replaceAll('\\', '/')}`,
   ...(cudaArch ? [`--CDCMAKE_CUDA_ARCHITECTURES=${cudaArch}`] : []),
+  `--CDWESTFALL_LLAMA_TOOLS=${llamaTools ? 'ON' : 'OFF'}`,
   ...(debug ? ['--debug'] : []),
 ];
 console.error(`[build-native] ${backend}${portable ? ' (portable)' : ''} -> ${outDir}/`);
@@ -81,6 +97,12 @@ const res = spawnSync(process.execPath, cmdArgs, { stdio: 'inherit', cwd: root, 
 if (res.status !== 0) process.exit(res.status ?? 1);
 
 writeManifest();
+
+if (llamaTools) {
+  // Same build tree, so only llama-bench's own sources compile; ggml is shared with the addon.
+  const r = spawnSync('cmake', ['--build', path.join(root, outDir), '--parallel', String(Math.max(1, jobs)), '--target', 'llama-bench'], { stdio: 'inherit', cwd: root, env });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
 
 if (args.includes('--tsc')) {
   const tsc = path.join(root, 'node_modules/typescript/bin/tsc');

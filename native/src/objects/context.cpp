@@ -223,7 +223,10 @@ Napi::Value Context::Create(const Napi::CallbackInfo& info) {
   // We ask for logits of at most one token per sequence per batch; telling llama.cpp so shrinks the
   // compute buffer by n_batch x n_vocab floats (311 MB for a 152k vocabulary at batch 512).
   if (!p.embeddings) p.n_outputs_max = p.n_seq_max;
-  p.kv_unified = true;  // sequences share one cache, so a long chat and a short one fit together
+  // Several sequences share one cache, so a long chat and a short one fit together. A unified cache makes
+  // llama.cpp validate every batch against all LLAMA_MAX_SEQ (256) sequences, a 256 x 256 loop per
+  // decode that cost 8% of a small model's token time; with one sequence it buys nothing.
+  p.kv_unified = p.n_seq_max > 1;
   p.no_perf = true;
   p.abort_callback = nullptr;  // set in Start(), once `this` exists
 

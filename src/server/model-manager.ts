@@ -74,6 +74,8 @@ export interface ChatJob {
   messages: ChatTemplateMessage[];
   params?: GenerationParams;
   tools?: unknown[];
+  /** GBNF that constrains the reply (function calling: see openai-tools.ts); wins over params' schema. */
+  grammar?: string | null;
   signal?: AbortSignal;
 }
 
@@ -430,10 +432,9 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
     return this.#schedule('chat', job.signal, (model) => {
       // tokenizeChat keeps message text from producing special tokens (no role injection by users).
       const rendered = model.tokenizeChat(job.messages, job.tools && job.tools.length > 0 ? { tools: job.tools } : {});
-      // The template's tool grammar is meant to be lazy (it applies once a tool call starts); the engine
-      // has no lazy grammars, so it is not applied: tools are described in the prompt only. A JSON schema
-      // in the params is applied by the engine itself.
-      return { prompt: rendered.tokens, stop: rendered.stop, grammar: null, params: job.params };
+      // The template's own tool grammar is meant to be lazy (it applies once a tool call starts), which the
+      // engine does not do; callers that want calls constrained pass their own grammar (openai-tools.ts).
+      return { prompt: rendered.tokens, stop: rendered.stop, grammar: job.grammar ?? null, params: job.params };
     });
   }
 

@@ -349,6 +349,13 @@ export const embeddingRequestSchema = z
   .loose();
 export type EmbeddingRequest = z.infer<typeof embeddingRequestSchema>;
 
+/** A function call in a reply: OpenAI sends the arguments as a JSON string. */
+export const wireToolCallSchema = z.object({
+  id: z.string(),
+  type: z.literal('function'),
+  function: z.object({ name: z.string(), arguments: z.string() }),
+});
+
 export const finishReasonSchema = z.enum(['stop', 'length', 'tool_calls', 'content_filter']).nullable();
 
 export const openAIUsageSchema = z.object({
@@ -365,7 +372,7 @@ export const chatCompletionSchema = z.object({
   choices: z.array(
     z.object({
       index: z.number().int(),
-      message: z.object({ role: z.literal('assistant'), content: z.string().nullable(), refusal: z.null() }),
+      message: z.object({ role: z.literal('assistant'), content: z.string().nullable(), refusal: z.null(), tool_calls: z.array(wireToolCallSchema).optional() }),
       logprobs: z.null(),
       finish_reason: finishReasonSchema,
     }),
@@ -384,7 +391,11 @@ export const chatCompletionChunkSchema = z.object({
   choices: z.array(
     z.object({
       index: z.number().int(),
-      delta: z.object({ role: z.literal('assistant').optional(), content: z.string().optional() }),
+      delta: z.object({
+        role: z.literal('assistant').optional(),
+        content: z.string().optional(),
+        tool_calls: z.array(wireToolCallSchema.extend({ index: z.number().int() })).optional(),
+      }),
       logprobs: z.null(),
       finish_reason: finishReasonSchema,
     }),

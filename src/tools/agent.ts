@@ -13,7 +13,7 @@ import type { ConversationStore, NewMessage, StoredToolCall } from '../storage/i
 import { ToolError } from './errors.js';
 import { toolErrorResult, type OpenAITool, type ToolRegistry } from './registry.js';
 import { JsonAnswerStream, parseOutput, type ParsedCall } from './tool-calls.js';
-import { buildToolGrammar, type SchemaToGrammar, type ToolChoice, type ToolFormat } from './tool-grammar.js';
+import { buildToolGrammar, type SchemaToGrammar, type ToolChoice, type ToolFormat, type ToolSchemas } from './tool-grammar.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Messages and events
@@ -211,7 +211,7 @@ export const DEFAULT_SYSTEM_PROMPT =
 
 
 /** Whether the model's template renders tools in the `<tool_call>` (Hermes/Qwen) style. */
-export function detectToolFormat(model: Model, registry: ToolRegistry): ToolFormat {
+export function detectToolFormat(model: Model, registry: ToolSchemas): ToolFormat {
   const template = model.info.chatTemplate ?? '';
   if (!template.includes('<tool_call>') || registry.names.length === 0) return 'json';
   try {
@@ -223,9 +223,10 @@ export function detectToolFormat(model: Model, registry: ToolRegistry): ToolForm
   }
 }
 
-function jsonModeSystemPrompt(base: string, registry: ToolRegistry): string {
+/** The system prompt for JSON mode: the tools and the reply format, for templates without tool support. */
+export function jsonModeSystemPrompt(base: string, registry: ToolSchemas): string {
   if (registry.names.length === 0) return `${base}\n\nReply with one JSON object: {"answer": "<your reply>"}.`;
-  const tools = registry.describe().map((t) => JSON.stringify({ name: t.name, description: t.description, parameters: t.parameters }));
+  const tools = registry.openAITools().map((t) => JSON.stringify({ name: t.function.name, description: t.function.description, parameters: t.function.parameters }));
   return (
     `${base}\n\n# Tools\n${tools.join('\n')}\n\n` +
     'Reply with exactly one JSON object: either {"tool": "<tool name>", "arguments": {...}} to call a tool, ' +

@@ -20,6 +20,7 @@ export {
   contextBackend,
   managerBackend,
   detectToolFormat,
+  jsonModeSystemPrompt,
   renderMessages,
   DEFAULT_SYSTEM_PROMPT,
   type AgentOptions,
@@ -37,7 +38,7 @@ export {
   type ManagerLike,
   type ToolCall,
 } from './agent.js';
-export { buildToolGrammar, callSchema, ANSWER_SCHEMA, type ToolChoice, type ToolFormat, type SchemaToGrammar } from './tool-grammar.js';
+export { buildToolGrammar, callSchema, ANSWER_SCHEMA, type ToolChoice, type ToolFormat, type SchemaToGrammar, type ToolSchemas } from './tool-grammar.js';
 export { parseOutput, JsonAnswerStream, type ParsedCall, type ParsedOutput } from './tool-calls.js';
 export { Confirmations } from './confirmations.js';
 export { ToolError, notFound } from './errors.js';

@@ -7,7 +7,7 @@
 //     <tool_call>\n{"name": "...", "arguments": {...}}\n</tool_call>
 // - 'json': one JSON object, for models whose template has no tool support:
 //     {"tool": "...", "arguments": {...}}   or   {"answer": "..."}
-import type { JsonSchema, ToolRegistry } from './registry.js';
+import type { JsonSchema, OpenAITool } from './registry.js';
 
 export type ToolFormat = 'template' | 'json';
 
@@ -16,21 +16,31 @@ export type ToolChoice = 'auto' | 'required' | 'none' | { name: string };
 
 export type SchemaToGrammar = (schema: unknown) => string;
 
+/**
+ * The tools a grammar is built for: the app's own registry (agent loop) or the functions an OpenAI client
+ * sent with its request (/v1/chat/completions). `parameters` throws for an unknown name.
+ */
+export interface ToolSchemas {
+  readonly names: string[];
+  parameters(name: string): JsonSchema;
+  openAITools(): OpenAITool[];
+}
+
 /** JSON whitespace limited to one optional space (the converter allows newlines and tab runs). */
 function tightenSpace(grammar: string): string {
   return grammar.replace(/^space ::= .*$/m, 'space ::= " "?');
 }
 
-function toolNames(registry: ToolRegistry, choice: ToolChoice): string[] {
+function toolNames(registry: ToolSchemas, choice: ToolChoice): string[] {
   if (typeof choice === 'object') {
-    registry.get(choice.name);
+    registry.parameters(choice.name);
     return [choice.name];
   }
   return registry.names;
 }
 
 /** The schema of one call in the template's format: {"name": <const>, "arguments": <tool schema>}. */
-export function callSchema(registry: ToolRegistry, names: readonly string[], nameKey: 'name' | 'tool'): JsonSchema {
+export function callSchema(registry: ToolSchemas, names: readonly string[], nameKey: 'name' | 'tool'): JsonSchema {
   const alternatives = names.map((name) => ({
     type: 'object',
     properties: { [nameKey]: { const: name }, arguments: registry.parameters(name) },
@@ -52,7 +62,7 @@ export const ANSWER_SCHEMA: JsonSchema = {
  * answer is free text).
  */
 export function buildToolGrammar(options: {
-  registry: ToolRegistry;
+  registry: ToolSchemas;
   format: ToolFormat;
   choice: ToolChoice;
   toGrammar: SchemaToGrammar;

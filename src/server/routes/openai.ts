@@ -1,8 +1,8 @@
-// OpenAI-compatible routes: GET /v1/models, POST /v1/chat/completions (JSON or SSE), POST /v1/completions,
-// POST /v1/embeddings. Errors use OpenAI's shape (see errors.ts). Works with the official `openai` client.
+// OpenAI-compatible routes: GET /v1/models, POST /v1/chat/completions (JSON or SSE, with function calling:
+// see ../openai-tools.ts), POST /v1/completions, POST /v1/embeddings. Errors use OpenAI's shape (see
+// errors.ts). Works with the official `openai` client.
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import type { ChatTemplateMessage } from '../../engine/index.js';
 import { WestfallError } from '../../errors.js';
 import type { AppContext } from '../context.js';
 import { openAIErrorBody, parseWith, toErrorInfo } from '../errors.js';
@@ -18,13 +18,13 @@ import {
   type EmbeddingList,
   type GenerationParams,
   type ModelList,
-  type OpenAIMessage,
   type OpenAIModel,
   type StopReason,
 } from '../schemas.js';
+import { parseToolChoice, planToolCalls, readReply, ReplyStream, toTemplateMessages, type ToolCallPlan } from '../openai-tools.js';
 import { openSse, type SseStream } from '../sse.js';
 
-type FinishReason = 'stop' | 'length' | null;
+type FinishReason = 'stop' | 'length' | 'tool_calls' | null;
 
 export function finishReason(r: StopReason): FinishReason {
   if (r === 'eos' || r === 'stop_sequence') return 'stop';
@@ -34,26 +34,6 @@ export function finishReason(r: StopReason): FinishReason {
 
 function openAIUsage(r: ManagedResult) {
   return { prompt_tokens: r.usage.promptTokens, completion_tokens: r.usage.completionTokens, total_tokens: r.usage.totalTokens };
-}
-
-function contentText(content: OpenAIMessage['content']): string {
-  if (content == null) return '';
-  if (typeof content === 'string') return content;
-  return content
-    .filter((p) => p.type === 'text' || typeof p.text === 'string')
-    .map((p) => p.text ?? '')
-    .join('');
-}
-
-/** OpenAI messages to what the chat template takes (tool calls and ids pass through). */
-export function toTemplateMessages(messages: OpenAIMessage[]): ChatTemplateMessage[] {
-  return messages.map((m) => {
-    const out: ChatTemplateMessage = { role: m.role === 'developer' ? 'system' : m.role, content: contentText(m.content) };
-    if (m.name) out.name = m.name;
-    if (m.tool_calls) out.tool_calls = m.tool_calls;
-    if (m.tool_call_id) out.tool_call_id = m.tool_call_id;
-    return out;
-  });
 }
 
 interface SamplingFields {
@@ -113,22 +93,29 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
     return m;
   });
 
-  /** Streams a generation as SSE; `frame` turns text (or the end) into a chunk object. */
+  /**
+   * Streams a generation as SSE; `frame` turns text (or the end) into a chunk object, or null to send
+   * nothing for it; `beforeFinal` adds chunks between the last text and the final one.
+   */
   const pump = async (
     sse: SseStream,
     gen: ManagedGeneration,
-    frame: (text: string | null, finish: FinishReason, result: ManagedResult | null) => object,
+    frame: (text: string | null, finish: FinishReason, result: ManagedResult | null) => object | null,
     includeUsage: boolean,
     usageFrame: (r: ManagedResult) => object,
+    beforeFinal?: (r: ManagedResult) => object[],
   ) => {
     try {
       for await (const chunk of gen) {
-        if (chunk.text) sse.send(frame(chunk.text, null, null));
+        if (!chunk.text) continue;
+        const f = frame(chunk.text, null, null);
+        if (f) sse.send(f);
       }
       const r = await gen.result;
       if (gen.serverAbortReason) throw gen.serverAbortReason;
       if (sse.closed) return;
-      sse.send(frame(null, finishReason(r.stopReason), includeUsage ? null : r));
+      for (const f of beforeFinal?.(r) ?? []) sse.send(f);
+      sse.send(frame(null, finishReason(r.stopReason), includeUsage ? null : r)!);
       if (includeUsage) sse.send(usageFrame(r));
       sse.done();
     } catch (err) {
@@ -141,16 +128,23 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
 
   app.post('/v1/chat/completions', async (request, reply: FastifyReply) => {
     const body = parseWith(chatCompletionRequestSchema, request.body);
+    const tools = body.tools ?? [];
+    // With tools, the reply is constrained to a call or an answer (tool_choice) and read back into
+    // tool_calls; tool_choice "none" still shows the model the tools, as OpenAI does.
+    const model = ctx.manager.model;
+    const plan: ToolCallPlan | null = tools.length > 0 && model ? planToolCalls(model, tools, body.tool_choice, body.messages) : null;
+    if (tools.length === 0) parseToolChoice(body.tool_choice, false); // "required" or a name without tools: 400
     const clientGone = new AbortController();
     const onClose = () => {
       if (!reply.raw.writableFinished) clientGone.abort();
     };
     reply.raw.on('close', onClose);
-    const tools = body.tools ?? undefined;
+    const templateTools = plan ? plan.templateTools : tools.length > 0 ? tools : undefined;
     const gen = await ctx.manager.chat({
-      messages: toTemplateMessages(body.messages),
+      messages: plan ? plan.messages : toTemplateMessages(body.messages),
       params: chatParams(body),
-      ...(tools && tools.length > 0 ? { tools } : {}),
+      ...(templateTools && templateTools.length > 0 ? { tools: templateTools } : {}),
+      ...(plan?.grammar ? { grammar: plan.grammar } : {}),
       signal: clientGone.signal,
     });
     const id = `chatcmpl-${randomUUID().replaceAll('-', '')}`;
@@ -159,34 +153,61 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
       try {
         const r = await gen.result;
         if (gen.serverAbortReason) throw gen.serverAbortReason;
-        const out: ChatCompletion = {
+        const out = plan ? readReply(r.text, plan.format) : { content: r.text, toolCalls: [] };
+        const message: ChatCompletion['choices'][number]['message'] = { role: 'assistant', content: out.content, refusal: null };
+        if (out.toolCalls.length > 0) message.tool_calls = out.toolCalls;
+        const completion: ChatCompletion = {
           id,
           object: 'chat.completion',
           created,
           model: gen.modelId,
-          choices: [{ index: 0, message: { role: 'assistant', content: r.text, refusal: null }, logprobs: null, finish_reason: finishReason(r.stopReason) }],
+          choices: [{ index: 0, message, logprobs: null, finish_reason: out.toolCalls.length > 0 ? 'tool_calls' : finishReason(r.stopReason) }],
           usage: openAIUsage(r),
           system_fingerprint: fingerprint,
         };
-        return { ...out, timings: r.timings };
+        return { ...completion, timings: r.timings };
       } finally {
         reply.raw.off('close', onClose);
       }
     }
     const sse = openSse(reply, clientGone);
     const base = { id, object: 'chat.completion.chunk' as const, created, model: gen.modelId, system_fingerprint: fingerprint };
-    sse.send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] } satisfies ChatCompletionChunk);
+    const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finish: FinishReason, r: ManagedResult | null) => ({
+      ...base,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      ...(r ? { usage: openAIUsage(r), timings: r.timings } : {}),
+    });
+    sse.send(chunk({ role: 'assistant', content: '' }, null, null) satisfies ChatCompletionChunk);
+    const includeUsage = body.stream_options?.include_usage === true;
+    const usageFrame = (r: ManagedResult) => ({ ...base, choices: [], usage: openAIUsage(r), timings: r.timings });
+    if (!plan) {
+      ctx.streams.track(pump(sse, gen, (text, finish, r) => chunk(text !== null ? { content: text } : {}, finish, r), includeUsage, usageFrame));
+      return reply;
+    }
+    const replyStream = new ReplyStream(plan.format);
+    let last: ReturnType<ReplyStream['finish']> | null = null;
     ctx.streams.track(
       pump(
         sse,
         gen,
-        (text, finish, r) => ({
-          ...base,
-          choices: [{ index: 0, delta: text !== null ? { content: text } : {}, logprobs: null, finish_reason: finish }],
-          ...(r ? { usage: openAIUsage(r), timings: r.timings } : {}),
-        }),
-        body.stream_options?.include_usage === true,
-        (r) => ({ ...base, choices: [], usage: openAIUsage(r), timings: r.timings }),
+        (text, finish, r) => {
+          if (text !== null) {
+            const shown = replyStream.push(text);
+            return shown ? chunk({ content: shown }, null, null) : null;
+          }
+          // `last` was set by beforeFinal, which runs first.
+          return chunk({}, last && last.toolCalls.length > 0 ? 'tool_calls' : finish, r);
+        },
+        includeUsage,
+        usageFrame,
+        (r) => {
+          // Before the final frame: the calls (complete, so one delta each) or the text still held back.
+          last = replyStream.finish(r.text);
+          if (last.toolCalls.length > 0) {
+            return [chunk({ tool_calls: last.toolCalls.map((c, index) => ({ index, ...c })) }, null, null)];
+          }
+          return last.rest ? [chunk({ content: last.rest }, null, null)] : [];
+        },
       ),
     );
     return reply;

@@ -9,6 +9,8 @@ export interface SseStream {
   readonly signal: AbortSignal;
   readonly closed: boolean;
   send(data: unknown): void;
+  /** Sends text that is already JSON (hot paths build per-token frames from pre-serialized parts). */
+  sendJson(json: string): void;
   /** Writes `data: [DONE]` and ends the response. */
   done(): void;
   end(): void;
@@ -36,6 +38,7 @@ export function openSse(reply: FastifyReply, clientGone: AbortController): SseSt
       return ended || stream.destroyed;
     },
     send: (data) => write(`data: ${JSON.stringify(data)}\n\n`),
+    sendJson: (json) => write(`data: ${json}\n\n`),
     done: () => {
       write('data: [DONE]\n\n');
       ended = true;

@@ -760,6 +760,9 @@ bool Context::Step() {
     return true;
   }
 
+  // GPU backends return from llama_decode before the graph has run. The sampler would wait for it anyway
+  // (reading logits synchronizes); waiting here first makes the prompt timings include the compute.
+  llama_synchronize(ctx_);
   int64_t now = NowUs();
   for (auto& job : active_) {
     if (job->n_in_batch == 0) continue;

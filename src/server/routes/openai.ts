@@ -75,6 +75,15 @@ function chatParams(b: ChatCompletionRequest): GenerationParams {
 
 const now = () => Math.floor(Date.now() / 1000);
 
+const MARK = '\u0000';
+/** A text chunk's frame as a template: everything but the text serialized once, per stream. */
+function textTemplate(sample: object): ((text: string) => string) | undefined {
+  const parts = JSON.stringify(sample).split(JSON.stringify(MARK));
+  if (parts.length !== 2) return undefined;
+  const [head, tail] = parts as [string, string];
+  return (text) => head + JSON.stringify(text) + tail;
+}
+
 export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   const fingerprint = `westfall-${ctx.version}`;
 
@@ -101,6 +110,8 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
     sse: SseStream,
     gen: ManagedGeneration,
     frame: (text: string | null, finish: FinishReason, result: ManagedResult | null) => object | null,
+    /** The frame of a text chunk as JSON text, when the route has a faster way to make it than `frame`. */
+    textJson: ((text: string) => string) | undefined,
     includeUsage: boolean,
     usageFrame: (r: ManagedResult) => object,
     beforeFinal?: (r: ManagedResult) => object[],
@@ -108,6 +119,10 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
     try {
       for await (const chunk of gen) {
         if (!chunk.text) continue;
+        if (textJson) {
+          sse.sendJson(textJson(chunk.text));
+          continue;
+        }
         const f = frame(chunk.text, null, null);
         if (f) sse.send(f);
       }
@@ -181,7 +196,11 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
     const includeUsage = body.stream_options?.include_usage === true;
     const usageFrame = (r: ManagedResult) => ({ ...base, choices: [], usage: openAIUsage(r), timings: r.timings });
     if (!plan) {
-      ctx.streams.track(pump(sse, gen, (text, finish, r) => chunk(text !== null ? { content: text } : {}, finish, r), includeUsage, usageFrame));
+      // One chunk per token: everything but the text is serialized once (the JS thread shares the CPU
+      // with the decode threads, so per-token work slows generation itself on small machines).
+      ctx.streams.track(
+        pump(sse, gen, (text, finish, r) => chunk(text !== null ? { content: text } : {}, finish, r), textTemplate(chunk({ content: MARK }, null, null)), includeUsage, usageFrame),
+      );
       return reply;
     }
     const replyStream = new ReplyStream(plan.format);
@@ -198,6 +217,7 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
           // `last` was set by beforeFinal, which runs first.
           return chunk({}, last && last.toolCalls.length > 0 ? 'tool_calls' : finish, r);
         },
+        undefined,
         includeUsage,
         usageFrame,
         (r) => {
@@ -242,15 +262,17 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
     }
     const sse = openSse(reply, clientGone);
     if (body.echo) sse.send({ ...base, choices: [{ index: 0, text: prompt, logprobs: null, finish_reason: null }] });
+    const frame = (text: string | null, finish: FinishReason, r: ManagedResult | null) => ({
+      ...base,
+      choices: [{ index: 0, text: text ?? '', logprobs: null, finish_reason: finish }],
+      ...(r ? { usage: openAIUsage(r), timings: r.timings } : {}),
+    });
     ctx.streams.track(
       pump(
         sse,
         gen,
-        (text, finish, r) => ({
-          ...base,
-          choices: [{ index: 0, text: text ?? '', logprobs: null, finish_reason: finish }],
-          ...(r ? { usage: openAIUsage(r), timings: r.timings } : {}),
-        }),
+        frame,
+        textTemplate(frame(MARK, null, null)),
         body.stream_options?.include_usage === true,
         (r) => ({ ...base, choices: [], usage: openAIUsage(r), timings: r.timings }),
       ),

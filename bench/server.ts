@@ -1,7 +1,7 @@
 // npm run bench:server — the backend against the in-process engine and llama.cpp's llama-server (same
 // vendored source, same CPU flags, --parallel 4), one after another in this run, on the Q4_0
 // Qwen2.5-0.5B-shaped model: one stream over WebSocket and over /v1 SSE, and 4 concurrent SSE streams.
-//   tsx bench/server.ts [--threads 2] [--tokens 128] [--reps 3]
+//   tsx bench/server.ts [--threads 2] [--tokens 128] [--reps 5]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -17,7 +17,7 @@ const { values } = parseArgs({
   options: {
     threads: { type: 'string', default: '2' },
     tokens: { type: 'string', default: '128' },
-    reps: { type: 'string', default: '3' },
+    reps: { type: 'string', default: '5' },
     out: { type: 'string', default: path.join(root, 'docs/benchmarks/server.md') },
   },
 });
@@ -131,20 +131,8 @@ async function stop(child: ChildProcess): Promise<void> {
 
 const summarize = (xs: Stream[]) => ({ ttftMs: median(xs.map((s) => s.ttftMs)), tokensPerSecond: median(xs.map((s) => s.tokensPerSecond)) });
 
-async function measureServer(base: string, headers: Record<string, string>, withWs: boolean) {
-  await sseStream(base, headers); // warm-up
-  const sse: Stream[] = [];
-  const ws: Stream[] = [];
-  const agg: number[] = [];
-  for (let r = 0; r < REPS; r++) {
-    sse.push(await sseStream(base, headers));
-    if (withWs) ws.push(await wsStream(base));
-    agg.push(await concurrent(() => sseStream(base, headers)));
-  }
-  return { sse: summarize(sse), ws: withWs ? summarize(ws) : null, aggregate: median(agg) };
-}
-
-async function measureEngine(modelPath: string) {
+/** The in-process engine with the servers' settings: one stream as the servers see it (chat template). */
+async function openEngine(modelPath: string) {
   setLogHandler(null, 'error');
   const model = await loadModel({ path: modelPath });
   const ctx = await model.createContext({ contextSize: CONTEXT, sequences: PARALLEL, threads: THREADS });
@@ -163,15 +151,7 @@ async function measureEngine(modelPath: string) {
     const n = r.usage.completionTokens;
     return { ttftMs: first - t0, tokensPerSecond: ((n - 1) * 1000) / (last - first), completionTokens: n, wallMs: performance.now() - t0 };
   };
-  await one();
-  const single: Stream[] = [];
-  const agg: number[] = [];
-  for (let r = 0; r < REPS; r++) {
-    single.push(await one());
-    agg.push(await concurrent(one));
-  }
-  model.dispose();
-  return { single: summarize(single), aggregate: median(agg) };
+  return { one, close: () => model.dispose() };
 }
 
 const modelPath = path.join(DEFAULT_MODELS_DIR, SYNTHETIC_FILES.bench);
@@ -179,10 +159,11 @@ await generateTestModels({ outDir: DEFAULT_MODELS_DIR, only: 'bench', log: (l) =
 const llamaServerBin = path.join(root, 'build/llama-tools/bin/llama-server');
 if (!existsSync(llamaServerBin)) spawnSync(process.execPath, [path.join(root, 'scripts/build-llama-tools.mjs'), 'llama-server'], { stdio: 'inherit' });
 
-console.error('in-process engine …');
-const engine = await measureEngine(modelPath);
-
-console.error('westfall serve …');
+// All three are up at once and measured in turns, in a rotated order each round: a slow minute on a
+// shared machine then lands on every engine alike instead of on whichever ran during it. Idle, each
+// waits on a condition variable and takes no CPU from the one being measured.
+console.error('starting the in-process engine, westfall serve and llama-server …');
+const engine = await openEngine(modelPath);
 const dataDir = mkdtempSync(path.join(tmpdir(), 'westfall-bench-'));
 const ourPort = 18756;
 const ours = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/index.ts'), 'serve', '--model', modelPath, '--port', String(ourPort), '--parallel', String(PARALLEL), '--context-size', String(CONTEXT), '--data-dir', dataDir, '--log-level', 'warn'], {
@@ -191,45 +172,65 @@ const ours = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cl
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const ourBase = `http://127.0.0.1:${ourPort}`;
-let westfall;
-try {
-  await waitReady(`${ourBase}/health/ready`, ours);
-  westfall = await measureServer(ourBase, { authorization: `Bearer ${TOKEN}` }, true);
-} finally {
-  await stop(ours);
-}
-
-console.error('llama-server …');
+const ourHeaders = { authorization: `Bearer ${TOKEN}` };
 const lsPort = 18757;
 const ls = spawn(llamaServerBin, ['-m', modelPath, '-t', String(THREADS), '-c', String(CONTEXT), '-np', String(PARALLEL), '-kvu', '--host', '127.0.0.1', '--port', String(lsPort)], { stdio: ['ignore', 'ignore', 'ignore'] });
 const lsBase = `http://127.0.0.1:${lsPort}`;
-let llamaServer;
+
+const samples = { engine: [] as Stream[], engineAgg: [] as number[], sse: [] as Stream[], ws: [] as Stream[], agg: [] as number[], lsSse: [] as Stream[], lsAgg: [] as number[] };
 try {
+  await waitReady(`${ourBase}/health/ready`, ours);
   await waitReady(`${lsBase}/health`, ls);
-  llamaServer = await measureServer(lsBase, {}, false);
+  await engine.one();
+  await sseStream(ourBase, ourHeaders);
+  await wsStream(ourBase);
+  await sseStream(lsBase, {});
+  const tasks: [string, () => Promise<void>][] = [
+    ['engine', async () => void samples.engine.push(await engine.one())],
+    ['westfall SSE', async () => void samples.sse.push(await sseStream(ourBase, ourHeaders))],
+    ['westfall WS', async () => void samples.ws.push(await wsStream(ourBase))],
+    ['llama-server SSE', async () => void samples.lsSse.push(await sseStream(lsBase, {}))],
+    ['engine ×4', async () => void samples.engineAgg.push(await concurrent(engine.one))],
+    ['westfall ×4', async () => void samples.agg.push(await concurrent(() => sseStream(ourBase, ourHeaders)))],
+    ['llama-server ×4', async () => void samples.lsAgg.push(await concurrent(() => sseStream(lsBase, {})))],
+  ];
+  for (let r = 0; r < REPS; r++) {
+    console.error(`round ${r + 1}/${REPS}`);
+    for (let i = 0; i < tasks.length; i++) {
+      // ggml's worker threads spin for a while after their last graph before they sleep: without a pause,
+      // the engine measured next shares the cores with the previous one's spinning threads (TTFT doubled).
+      await new Promise((res) => setTimeout(res, 1500));
+      await tasks[(i + r) % tasks.length]![1]();
+    }
+  }
 } finally {
+  await stop(ours);
   await stop(ls);
+  engine.close();
 }
+const engineFigures = { single: summarize(samples.engine), aggregate: median(samples.engineAgg) };
+const westfall = { sse: summarize(samples.sse), ws: summarize(samples.ws), aggregate: median(samples.agg) };
+const llamaServer = { sse: summarize(samples.lsSse), aggregate: median(samples.lsAgg) };
 
 const f = (x: number, d = 1) => x.toFixed(d);
 const r = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 const rows = [
-  ['one stream, WebSocket', f(westfall.ws!.tokensPerSecond), f(westfall.ws!.ttftMs), r(westfall.ws!.tokensPerSecond, engine.single.tokensPerSecond), r(westfall.ws!.tokensPerSecond, llamaServer.sse.tokensPerSecond), r(westfall.ws!.ttftMs, llamaServer.sse.ttftMs)],
-  ['one stream, /v1 SSE', f(westfall.sse.tokensPerSecond), f(westfall.sse.ttftMs), r(westfall.sse.tokensPerSecond, engine.single.tokensPerSecond), r(westfall.sse.tokensPerSecond, llamaServer.sse.tokensPerSecond), r(westfall.sse.ttftMs, llamaServer.sse.ttftMs)],
-  ['in-process engine, one stream', f(engine.single.tokensPerSecond), f(engine.single.ttftMs), '1.00×', r(engine.single.tokensPerSecond, llamaServer.sse.tokensPerSecond), r(engine.single.ttftMs, llamaServer.sse.ttftMs)],
+  ['one stream, WebSocket', f(westfall.ws.tokensPerSecond), f(westfall.ws.ttftMs), r(westfall.ws.tokensPerSecond, engineFigures.single.tokensPerSecond), r(westfall.ws.tokensPerSecond, llamaServer.sse.tokensPerSecond), r(westfall.ws.ttftMs, llamaServer.sse.ttftMs)],
+  ['one stream, /v1 SSE', f(westfall.sse.tokensPerSecond), f(westfall.sse.ttftMs), r(westfall.sse.tokensPerSecond, engineFigures.single.tokensPerSecond), r(westfall.sse.tokensPerSecond, llamaServer.sse.tokensPerSecond), r(westfall.sse.ttftMs, llamaServer.sse.ttftMs)],
+  ['in-process engine, one stream', f(engineFigures.single.tokensPerSecond), f(engineFigures.single.ttftMs), '1.00×', r(engineFigures.single.tokensPerSecond, llamaServer.sse.tokensPerSecond), r(engineFigures.single.ttftMs, llamaServer.sse.ttftMs)],
   ['llama-server, one stream, SSE', f(llamaServer.sse.tokensPerSecond), f(llamaServer.sse.ttftMs), '', '1.00×', '1.00×'],
 ];
 const header = ['measurement', 'tokens/s', 'TTFT (ms)', 'vs in-process engine', 'vs llama-server (tokens/s)', 'TTFT vs llama-server'];
 const table1 = [header, header.map(() => '---'), ...rows].map((x) => `| ${x.join(' | ')} |`).join('\n');
 const aggRows = [
   ['westfall, 4 SSE streams', f(westfall.aggregate), r(westfall.aggregate, llamaServer.aggregate)],
-  ['in-process engine, 4 streams', f(engine.aggregate), r(engine.aggregate, llamaServer.aggregate)],
+  ['in-process engine, 4 streams', f(engineFigures.aggregate), r(engineFigures.aggregate, llamaServer.aggregate)],
   ['llama-server --parallel 4, 4 SSE streams', f(llamaServer.aggregate), '1.00×'],
 ];
 const table2 = [['aggregate', 'tokens/s', 'vs llama-server'], ['---', '---', '---'], ...aggRows].map((x) => `| ${x.join(' | ')} |`).join('\n');
 const checks = [
-  ['one stream ≥ 0.97× in-process engine (WS)', westfall.ws!.tokensPerSecond >= 0.97 * engine.single.tokensPerSecond],
-  ['one stream ≥ 0.97× in-process engine (SSE)', westfall.sse.tokensPerSecond >= 0.97 * engine.single.tokensPerSecond],
+  ['one stream ≥ 0.97× in-process engine (WS)', westfall.ws.tokensPerSecond >= 0.97 * engineFigures.single.tokensPerSecond],
+  ['one stream ≥ 0.97× in-process engine (SSE)', westfall.sse.tokensPerSecond >= 0.97 * engineFigures.single.tokensPerSecond],
   ['one stream ≥ 1.0× llama-server (SSE)', westfall.sse.tokensPerSecond >= llamaServer.sse.tokensPerSecond],
   ['TTFT ≤ llama-server (SSE)', westfall.sse.ttftMs <= llamaServer.sse.ttftMs],
   ['4 streams aggregate ≥ 1.0× llama-server', westfall.aggregate >= llamaServer.aggregate],
@@ -240,7 +241,8 @@ const report = [
   `Generated by \`npm run bench:server\` on ${new Date().toISOString().slice(0, 10)}; ${cpus()[0]?.model ?? 'cpu'} (${cpus().length} logical cores), ${(totalmem() / 2 ** 30).toFixed(0)} GiB;`,
   `${THREADS} threads; model \`${SYNTHETIC_FILES.bench}\` (synthetic Qwen2.5-0.5B shape, Q4_0); ${N} generated tokens per stream`,
   `(ignore_eos), sampling top-k 40, top-p 0.9, temperature 0.7; context ${CONTEXT}, ${PARALLEL} sequences/slots (unified KV) on both`,
-  `servers; medians of ${REPS} runs. The three engines run one after another, never at the same time. Each request opens with`,
+  `servers; medians of ${REPS} rounds. All three are up at once and take turns, in a rotated order each round (never two
+at the same time). Each request opens with`,
   'a distinct line, so no prompt is answered from an earlier one. tokens/s is the decode rate after the first token.',
   '',
   table1,
@@ -253,6 +255,6 @@ const report = [
 mkdirSync(path.dirname(values.out!), { recursive: true });
 writeFileSync(values.out!, report);
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
-writeFileSync(path.join(root, 'bench/results/server.json'), JSON.stringify({ engine, westfall, llamaServer }, null, 2));
+writeFileSync(path.join(root, 'bench/results/server.json'), JSON.stringify({ engine: engineFigures, westfall, llamaServer, samples }, null, 2));
 console.log(report);
 process.exit(0);

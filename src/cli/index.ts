@@ -117,7 +117,10 @@ export async function serve(flags: ServeFlags): Promise<void> {
     // `westfall bench --save-profile` measured the fastest settings for a model on this machine.
     profileFor: async (modelPath) => {
       const profile = await loadProfile(config.dataDir, modelPath);
-      return profile ? profileToEngineOptions(profile).context : null;
+      if (!profile) return null;
+      const { load, context } = profileToEngineOptions(profile);
+      // A CPU-only sweep's 0 GPU layers says nothing about a GPU: then the automatic choice applies.
+      return profile.machine.gpuOffload ? { ...context, gpuLayers: load.gpuLayers } : context;
     },
   });
   // The web UI at `/` and its one-time login (the printed link's code is exchanged for the token).
@@ -197,7 +200,7 @@ export function buildProgram(): Command {
     .option('--data-dir <dir>', 'data directory (WESTFALL_DATA_DIR)')
     .option('--models-dir <dir>', 'models directory (WESTFALL_MODELS_DIR)')
     .option('--context-size <n>', 'context size in tokens (WESTFALL_CONTEXT_SIZE)')
-    .option('--gpu-layers <n>', 'layers to offload to the GPU, -1 for all (WESTFALL_GPU_LAYERS)')
+    .option('--gpu-layers <n>', 'layers to offload to the GPU: auto (default: what fits), 0 = none, -1 = all (WESTFALL_GPU_LAYERS)')
     .option('--parallel <n>', 'generations decoded together (WESTFALL_PARALLEL)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (WESTFALL_LOG_LEVEL)')
     .action(async (flags: ServeFlags) => serve(flags));

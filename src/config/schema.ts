@@ -25,7 +25,8 @@ export const settingsSchema = z.object({
   WESTFALL_MODELS_DIR: z.string().min(1).optional(),
   WESTFALL_DATA_DIR: z.string().min(1).optional(),
   WESTFALL_CONTEXT_SIZE: int(64, 1 << 20).default(4096),
-  WESTFALL_GPU_LAYERS: int(-1, 100_000).default(0),
+  // 'auto': as many layers as the GPU's free memory takes at the configured context (src/engine/memory.ts).
+  WESTFALL_GPU_LAYERS: z.union([z.literal('auto'), int(-1, 100_000)], { error: 'must be auto, -1 (all) or a number of layers' }).default('auto'),
   WESTFALL_THREADS: int(1, 512).optional(),
   WESTFALL_PARALLEL: int(1, 64).default(4),
   WESTFALL_QUEUE_LIMIT: int(0, 100_000).default(32),
@@ -65,7 +66,8 @@ export interface Config {
   logsDir: string;
   stateDir: string;
   contextSize: number;
-  gpuLayers: number;
+  /** 'auto', or layers to offload (0 = CPU only, -1 = all). */
+  gpuLayers: number | 'auto';
   threads: number | null;
   /** Sequences in the context: generations decoded together. */
   parallel: number;

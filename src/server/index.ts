@@ -3,6 +3,8 @@ export { createApp, type AppDeps, type ServerPlugin, type ServerPluginOptions } 
 export type { AppContext } from './context.js';
 export {
   ModelManager,
+  chooseGpuLayers,
+  type SpeedProfile,
   type ModelManagerOptions,
   type ModelManagerEvents,
   type LoadOptions,

@@ -16,9 +16,21 @@ import {
   type GenerationResult,
   type Model,
 } from '../engine/index.js';
+import { autoModelSettings } from '../engine/memory.js';
+import { native } from '../engine/native.js';
 import { WestfallError, isWestfallError } from '../errors.js';
 import type { Logger } from '../logging/index.js';
 import type { GenerationParams, ModelStatus, ModelSummary, SchedulerStats, Timings } from './schemas.js';
+
+/**
+ * Which GPU layers to load with: an explicit number, else the tuning profile's (measured on this machine),
+ * else none without a GPU, else 'plan' (the memory planner decides).
+ */
+export function chooseGpuLayers(requested: number | 'auto', profileLayers: number | undefined, hasGpu: boolean): number | 'plan' {
+  if (requested !== 'auto') return requested;
+  if (profileLayers !== undefined) return profileLayers;
+  return hasGpu ? 'plan' : 0;
+}
 
 /** Speed settings measured by `westfall bench` for a model (see src/tuning/profile.ts). */
 export interface SpeedProfile {
@@ -27,11 +39,14 @@ export interface SpeedProfile {
   batchSize?: number;
   ubatchSize?: number;
   flashAttention?: 'on' | 'off' | 'auto';
+  /** Only from a sweep that measured GPU offload on this machine. */
+  gpuLayers?: number;
 }
 
 export interface ModelManagerOptions {
   contextSize: number;
-  gpuLayers: number;
+  /** 'auto': as many layers as the GPU's free memory takes at the context size (see #gpuLayersFor). */
+  gpuLayers: number | 'auto';
   threads?: number | null;
   /**
    * The tuned speed settings for a model file, if `westfall bench --save-profile` made some. Explicit
@@ -48,7 +63,8 @@ export interface ModelManagerOptions {
 
 export interface LoadOptions {
   contextSize?: number;
-  gpuLayers?: number;
+  /** 'auto': as many as the GPU's free memory takes at the context size (none on the CPU variant). */
+  gpuLayers?: number | 'auto';
   threads?: number;
   signal?: AbortSignal;
   onProgress?: (progress: number) => void;
@@ -250,9 +266,15 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
     const started = performance.now();
     let model: Model | null = null;
     try {
+      const profile = (await this.options.profileFor?.(modelPath).catch((err: unknown) => {
+        this.#log?.warn({ err }, 'the tuning profile could not be read; using defaults');
+        return null;
+      })) ?? {};
+      const contextSize = opts.contextSize ?? this.options.contextSize;
+      const gpuLayers = await this.#gpuLayersFor(modelPath, opts.gpuLayers ?? this.options.gpuLayers, profile, contextSize);
       model = await loadModel({
         path: modelPath,
-        gpuLayers: opts.gpuLayers ?? this.options.gpuLayers,
+        gpuLayers,
         signal,
         onProgress: (p) => {
           if (seq !== this.#loadSeq) return;
@@ -262,14 +284,10 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
         },
       });
       if (signal.aborted) throw new WestfallError('aborted', 'model loading was aborted');
-      const profile = (await this.options.profileFor?.(modelPath).catch((err: unknown) => {
-        this.#log?.warn({ err }, 'the tuning profile could not be read; using defaults');
-        return null;
-      })) ?? {};
       const explicitThreads = opts.threads ?? this.options.threads ?? undefined;
       const threads = explicitThreads ?? profile.threads;
       const ctx = await model.createContext({
-        contextSize: opts.contextSize ?? this.options.contextSize,
+        contextSize,
         sequences: this.options.parallel,
         ...(threads ? { threads } : {}),
         ...(explicitThreads === undefined && profile.threadsBatch ? { threadsBatch: profile.threadsBatch } : {}),
@@ -289,7 +307,7 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
       this.#loadedAt = new Date();
       this.#setState('ready');
       this.#log?.info(
-        { model: this.#summary.id, path: modelPath, ms: Math.round(performance.now() - started), context: ctx.info },
+        { model: this.#summary.id, path: modelPath, ms: Math.round(performance.now() - started), gpuLayers, context: ctx.info },
         'model loaded',
       );
       return this.status();
@@ -309,6 +327,31 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
         }
       }
       throw e;
+    }
+  }
+
+  /**
+   * Layers to offload: an explicit number wins, then a tuning profile that measured offload on this
+   * machine, else ('auto') the memory planner's most layers that fit the GPU's free memory at this
+   * context with a margin, so that a GPU is used without configuration and never overfilled.
+   */
+  async #gpuLayersFor(modelPath: string, requested: number | 'auto', profile: SpeedProfile, contextSize: number): Promise<number> {
+    const info = native().systemInfo();
+    const choice = chooseGpuLayers(requested, profile.gpuLayers, info.gpuOffload && info.devices.some((d) => d.type !== 'cpu'));
+    if (choice !== 'plan') return choice;
+    try {
+      const plan = await autoModelSettings(modelPath, {
+        contextSize,
+        sequences: this.options.parallel,
+        ...(profile.flashAttention ? { flashAttention: profile.flashAttention } : {}),
+        ...(profile.ubatchSize ? { ubatch: profile.ubatchSize } : {}),
+      });
+      this.#log?.info({ gpuLayers: plan.gpuLayers, of: plan.nLayer + 1, contextSize, reason: plan.reason }, 'automatic GPU layers');
+      return plan.gpuLayers;
+    } catch (err) {
+      // An unreadable header fails the load itself with a clear error; the plan is no place for it.
+      this.#log?.debug({ err }, 'no automatic GPU plan; loading on the CPU');
+      return 0;
     }
   }
 

@@ -23,12 +23,22 @@ describe('config', () => {
     expect(config.port).toBe(8756);
     expect(config.contextSize).toBe(4096);
     expect(config.parallel).toBe(4);
+    expect(config.gpuLayers).toBe('auto');
     expect(config.sampling).toEqual({ temperature: 0.7, topP: 0.9, topK: 40, maxTokens: 2048 });
     expect(config.modelsDir).toBe(join(dataDir, 'models'));
     expect(config.logsDir).toBe(join(dataDir, 'logs'));
     expect(config.apiTokenGenerated).toBe(true);
     expect(config.apiToken.length).toBeGreaterThanOrEqual(32);
     expect(sources.WESTFALL_PORT).toBe('default');
+  });
+
+  it('GPU layers: auto, all (-1), a number; anything else names the key', () => {
+    const layers = (v: string) => loadConfig({ env: { WESTFALL_DATA_DIR: dataDir, WESTFALL_GPU_LAYERS: v }, cwd, envFiles: false }).config.gpuLayers;
+    expect(layers('auto')).toBe('auto');
+    expect(layers('-1')).toBe(-1);
+    expect(layers('20')).toBe(20);
+    expect(() => layers('most')).toThrow(expect.objectContaining({ issues: [expect.objectContaining({ key: 'WESTFALL_GPU_LAYERS' })] }));
+    expect(() => layers('-2')).toThrow(ConfigError);
   });
 
   it('generates a different token per launch unless one is configured', () => {

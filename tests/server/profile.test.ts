@@ -1,6 +1,6 @@
 // The backend applies the speed settings `westfall bench --save-profile` measured for a model.
 import { describe, expect, it } from 'vitest';
-import { ModelManager } from '../../src/server/index.js';
+import { ModelManager, chooseGpuLayers } from '../../src/server/index.js';
 import { TINY_MODEL } from '../helpers/models.js';
 
 const base = { contextSize: 512, gpuLayers: 0, parallel: 1, queueLimit: 4, sampling: { temperature: 0.7, topP: 0.9, topK: 40, maxTokens: 16 } };
@@ -38,6 +38,22 @@ describe('tuning profiles', () => {
       expect((await broken.load(TINY_MODEL)).state).toBe('ready');
     } finally {
       await broken.close();
+    }
+  });
+
+  it('GPU layers: an explicit number, else a profile measured with offload, else none without a GPU, else the planner', async () => {
+    expect(chooseGpuLayers(12, 30, true)).toBe(12);
+    expect(chooseGpuLayers(0, 30, true)).toBe(0);
+    expect(chooseGpuLayers('auto', 30, true)).toBe(30);
+    expect(chooseGpuLayers('auto', undefined, true)).toBe('plan');
+    expect(chooseGpuLayers('auto', undefined, false)).toBe(0);
+    // On this (CPU) build 'auto' loads with no GPU layers and the model works.
+    const manager = new ModelManager({ ...base, gpuLayers: 'auto' });
+    try {
+      expect((await manager.load(TINY_MODEL)).state).toBe('ready');
+      expect((await (await manager.chat({ messages: [{ role: 'user', content: 'hi' }], params: { maxTokens: 2 } })).result).usage.completionTokens).toBeGreaterThan(0);
+    } finally {
+      await manager.close();
     }
   });
 });

@@ -117,5 +117,5 @@ export type DownloadRequest = { catalogId: string } | { url: string; fileName?: 
 export interface LoadRequest {
   fileName: string;
   contextSize?: number;
-  gpuLayers?: number;
+  gpuLayers?: number | 'auto';
 }

@@ -28,7 +28,8 @@ export class ModelManager extends LitElement {
   _downloads = new Map<string, DownloadSnapshot>();
   _busy: string | null = null;
   _contextSize = 4096;
-  _gpuLayers = 0;
+  /** 'auto': the backend offloads what fits in the GPU's free memory (nothing without a GPU). */
+  _gpuLayers: number | 'auto' = 'auto';
   _unavailable = false;
 
   readonly #store = new StoreController(this);
@@ -293,8 +294,14 @@ export class ModelManager extends LitElement {
           <input type="number" min="256" max="1048576" step="256" .value=${String(this._contextSize)} @change=${(e: Event) => (this._contextSize = Number((e.target as HTMLInputElement).value) || 4096)} />
         </label>
         <label
-          >GPU layers (-1 = all)
-          <input type="number" min="-1" max="1000" .value=${String(this._gpuLayers)} @change=${(e: Event) => (this._gpuLayers = Number((e.target as HTMLInputElement).value) || 0)} />
+          >GPU layers (auto, -1 = all, 0 = none)
+          <input
+            type="text"
+            inputmode="numeric"
+            pattern="auto|-1|[0-9]+"
+            .value=${String(this._gpuLayers)}
+            @change=${(e: Event) => (this._gpuLayers = parseGpuLayers((e.target as HTMLInputElement).value))}
+          />
         </label>
         <span class="small muted">Used when you load a model.</span>
       </div>
@@ -393,3 +400,11 @@ export class ModelManager extends LitElement {
 }
 
 customElements.define('wf-model-manager', ModelManager);
+
+/** What the GPU layers field means: "auto" (or empty), or a layer count of -1 (all) and up. */
+export function parseGpuLayers(text: string): number | 'auto' {
+  const t = text.trim().toLowerCase();
+  if (t === '' || t === 'auto') return 'auto';
+  const n = Number(t);
+  return Number.isInteger(n) && n >= -1 ? n : 'auto';
+}

@@ -29,7 +29,7 @@ export interface ModelsRoutesConfig {
 
 /** What the routes need from the server's model manager (accepted structurally). */
 export interface ModelManagerLike {
-  load(path: string, opts: { contextSize?: number; gpuLayers?: number }): Promise<unknown>;
+  load(path: string, opts: { contextSize?: number; gpuLayers?: number | 'auto' }): Promise<unknown>;
   unload(): Promise<unknown> | unknown;
   status(): unknown;
 }
@@ -81,7 +81,7 @@ const loadBodySchema = z
   .object({
     fileName: fileNameSchema,
     contextSize: z.number().int().min(64).max(1 << 20).optional(),
-    gpuLayers: z.number().int().min(-1).optional(),
+    gpuLayers: z.union([z.literal('auto'), z.number().int().min(-1)]).optional(),
   })
   .strict();
 
@@ -251,7 +251,7 @@ const modelsRoutes: FastifyPluginAsync<ModelsRoutesOptions> = async (app: Fastif
         details: { fileName: body.fileName },
       });
     }
-    const loadOpts: { contextSize?: number; gpuLayers?: number } = {};
+    const loadOpts: { contextSize?: number; gpuLayers?: number | 'auto' } = {};
     if (body.contextSize !== undefined) loadOpts.contextSize = body.contextSize;
     if (body.gpuLayers !== undefined) loadOpts.gpuLayers = body.gpuLayers;
     await manager.load(path, loadOpts);

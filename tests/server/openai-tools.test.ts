@@ -90,16 +90,8 @@ describe('/v1 function calling with the openai client', () => {
   });
 
   it('streams calls as tool_calls deltas that the client assembles', async () => {
-    const stream = await client.chat.completions.create({
-      model: 'tiny-qwen2',
-      messages: [{ role: 'user', content: 'Add 2 and 3' }],
-      max_tokens: 200,
-      tools,
-      tool_choice: 'required',
-      seed: 9,
-      stream: true,
-      stream_options: { include_usage: true },
-    });
+    const request = { model: 'tiny-qwen2', messages: [{ role: 'user' as const, content: 'Add 2 and 3' }], max_tokens: 200, tools, tool_choice: 'required' as const, seed: 9 };
+    const stream = await client.chat.completions.create({ ...request, stream: true, stream_options: { include_usage: true } });
     const chunks = [];
     for await (const c of stream) chunks.push(c);
     for (const c of chunks) chatCompletionChunkSchema.parse(c);
@@ -112,14 +104,7 @@ describe('/v1 function calling with the openai client', () => {
     expect(chunks.at(-1)!.usage!.completion_tokens).toBeGreaterThan(0);
 
     // The SDK's stream helper assembles the same calls into a final message.
-    const runner = client.chat.completions.stream({
-      model: 'tiny-qwen2',
-      messages: [{ role: 'user', content: 'Add 2 and 3' }],
-      max_tokens: 200,
-      tools,
-      tool_choice: 'required',
-      seed: 9,
-    });
+    const runner = client.chat.completions.stream(request);
     const final = await runner.finalChatCompletion();
     expect(final.choices[0]!.finish_reason).toBe('tool_calls');
     expect(final.choices[0]!.message.tool_calls!.map((c) => (c as { function: { arguments: string } }).function.arguments)).toEqual(
@@ -128,26 +113,12 @@ describe('/v1 function calling with the openai client', () => {
   });
 
   it('an answer streams as text while tools are offered', async () => {
-    const stream = await client.chat.completions.create({
-      model: 'tiny-qwen2',
-      messages: [{ role: 'user', content: 'Say something' }],
-      max_tokens: 16,
-      tools,
-      tool_choice: 'none',
-      temperature: 0,
-      stream: true,
-    });
+    const request = { model: 'tiny-qwen2', messages: [{ role: 'user' as const, content: 'Say something' }], max_tokens: 16, tools, tool_choice: 'none' as const, temperature: 0 };
+    const stream = await client.chat.completions.create({ ...request, stream: true });
     const chunks = [];
     for await (const c of stream) chunks.push(c);
     const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
-    const plain = await client.chat.completions.create({
-      model: 'tiny-qwen2',
-      messages: [{ role: 'user', content: 'Say something' }],
-      max_tokens: 16,
-      tools,
-      tool_choice: 'none',
-      temperature: 0,
-    });
+    const plain = await client.chat.completions.create(request);
     expect(text).toBe(plain.choices[0]!.message.content);
     expect(chunks.some((c) => c.choices[0]?.delta.tool_calls)).toBe(false);
   });

@@ -16,16 +16,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, stat, statfs as fsStatfs, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { WestfallError, isWestfallError } from '../errors.js';
-
-export interface DownloadProgress {
-  bytesDownloaded: number;
-  /** null while the size is unknown (no Content-Length). */
-  totalBytes: number | null;
-  /** Exponentially smoothed transfer rate of this run (resumed bytes are not counted as speed). */
-  bytesPerSecond: number;
-  /** null when the total or the rate is unknown. */
-  etaSeconds: number | null;
-}
+import type { DownloadProgress } from './types.js';
 
 export interface StatfsLike {
   bavail: number | bigint;

@@ -6,6 +6,7 @@ import type { ErrorCode } from '../errors.js';
 export * from './catalog.js';
 export * from './downloader.js';
 export * from './store.js';
+export * from './types.js';
 
 /**
  * HTTP status for each error code this module throws (the same as src/server/errors.ts maps them). Download

@@ -23,7 +23,8 @@ import {
   getDefaultCatalogEntry,
   type CatalogEntry,
 } from './catalog.js';
-import { downloadModel, partPathOf, type DownloadModelOptions, type DownloadProgress } from './downloader.js';
+import { downloadModel, partPathOf, type DownloadModelOptions } from './downloader.js';
+import type { DownloadProgress, DownloadSnapshot, DownloadState, InstalledModel, PartialDownload } from './types.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Paths
@@ -48,29 +49,6 @@ export function resolveModelPath(modelsDir: string, fileName: string): string {
 
 // ---------------------------------------------------------------------------------------------------------
 // Installed models
-
-export interface InstalledModel {
-  fileName: string;
-  path: string;
-  sizeBytes: number;
-  modifiedAt: string;
-  /** False when the GGUF header could not be read; `error` says why. */
-  valid: boolean;
-  architecture?: string;
-  name?: string;
-  parameterCount?: number;
-  contextLength?: number;
-  quantization?: string;
-  /** The catalog entry with this file name, if any. */
-  catalogId?: string;
-  error?: string;
-}
-
-export interface PartialDownload {
-  fileName: string;
-  partPath: string;
-  bytes: number;
-}
 
 // llama.h's llama_ftype, as stored in general.file_type.
 const FILE_TYPES: Record<number, string> = {
@@ -223,24 +201,6 @@ export async function firstRunStatus(
 
 // ---------------------------------------------------------------------------------------------------------
 // Downloads
-
-export type DownloadState = 'downloading' | 'verified' | 'error' | 'cancelled';
-
-export interface DownloadSnapshot {
-  id: string;
-  fileName: string;
-  url: string;
-  catalogId?: string;
-  state: DownloadState;
-  progress: DownloadProgress;
-  startedAt: string;
-  finishedAt?: string;
-  /** Set once verified. */
-  sha256?: string;
-  hashSource?: 'option' | 'x-linked-etag';
-  resumed?: boolean;
-  error?: { code: ErrorCode | 'internal_error'; message: string; details?: unknown };
-}
 
 export type DownloadEventType = 'progress' | 'verified' | 'error';
 

@@ -1,6 +1,5 @@
-// The backend's types. Everything src/server/schemas.ts defines is imported from there (type-only, so no
-// zod in the bundle): both sides agree on one definition. The model manager's shapes (src/models, which
-// imports Node modules) are mirrored here structurally.
+// The backend's types, imported type-only (so no zod in the bundle) from src/server/schemas.ts and from
+// src/models/types.ts (the model store's Node-free shapes): both sides agree on one definition.
 export type {
   ChatMessage,
   ErrorBody,
@@ -24,7 +23,6 @@ export type {
   WsTokenMessage,
 } from '../../../src/server/schemas.js';
 
-import type { ModelStatus } from '../../../src/server/schemas.js';
 
 /** The WebSocket subprotocols (mirrors WS_SUBPROTOCOL and WS_TOKEN_PROTOCOL_PREFIX of schemas.ts). */
 export const WS_SUBPROTOCOL = 'westfall.v1';
@@ -33,84 +31,15 @@ export const WS_TOKEN_PROTOCOL_PREFIX = 'bearer.';
 // ---------------------------------------------------------------------------------------------------
 // /api/models (src/server/routes/models.ts, src/models/store.ts)
 
-export interface InstalledModel {
-  fileName: string;
-  path: string;
-  sizeBytes: number;
-  modifiedAt: string;
-  valid: boolean;
-  architecture?: string;
-  name?: string;
-  parameterCount?: number;
-  contextLength?: number;
-  quantization?: string;
-  catalogId?: string;
-  error?: string;
-  loaded: boolean;
-}
+export type { DownloadProgress, DownloadSnapshot, DownloadState, PartialDownload } from '../../../src/models/types.js';
+import type { CatalogListing, ModelsListing } from '../../../src/models/types.js';
 
-export interface PartialDownload {
-  fileName: string;
-  partPath: string;
-  bytes: number;
-}
-
-export interface ModelsResponse {
-  modelsDir: string;
-  models: InstalledModel[];
-  partial: PartialDownload[];
-  loaded: ModelStatus | null;
-  firstRun: boolean;
-  defaultModel?: string;
-}
-
-export interface CatalogModel {
-  id: string;
-  name: string;
-  family: string;
-  parameters: string;
-  quantization: string;
-  fileName: string;
-  url: string;
-  sizeBytes: number;
-  license: string;
-  licenseUrl?: string;
-  contextLength: number;
-  sha256?: string;
-  hashSource: 'catalog' | 'x-linked-etag';
-  description: string;
-  default?: boolean;
-  installed: boolean;
-}
-
-export interface CatalogResponse {
-  default: string | null;
-  models: CatalogModel[];
-}
-
-export type DownloadState = 'downloading' | 'verified' | 'error' | 'cancelled';
-
-export interface DownloadProgress {
-  bytesDownloaded: number;
-  totalBytes: number | null;
-  bytesPerSecond: number;
-  etaSeconds: number | null;
-}
-
-export interface DownloadSnapshot {
-  id: string;
-  fileName: string;
-  url: string;
-  catalogId?: string;
-  state: DownloadState;
-  progress: DownloadProgress;
-  startedAt: string;
-  finishedAt?: string;
-  sha256?: string;
-  hashSource?: 'option' | 'x-linked-etag';
-  resumed?: boolean;
-  error?: { code: string; message: string; details?: unknown };
-}
+/** GET /api/models: installed models, each with whether it is the loaded one. */
+export type ModelsResponse = ModelsListing;
+export type InstalledModel = ModelsListing['models'][number];
+/** GET /api/models/catalog */
+export type CatalogResponse = CatalogListing;
+export type CatalogModel = CatalogListing['models'][number];
 
 export type DownloadRequest = { catalogId: string } | { url: string; fileName?: string; sha256?: string };
 

@@ -10,55 +10,9 @@ import { api, notify, reportError } from '../store.js';
 import { formatDate, formatMoney, parseMoney, todayIso } from '../shared/format.js';
 import { askConfirm } from '../shared/confirm-dialog.js';
 import { baseStyles } from '../shared/styles.js';
+import type { Account, AccountBalance, Category, CategorySummary, MonthSummary, Transaction } from '../../../src/tools/finance/types.js';
 
-export interface Account {
-  id: number;
-  name: string;
-  currency: string;
-  kind: string;
-  openingBalance: number;
-  archived: boolean;
-}
-export interface Category {
-  id: number;
-  name: string;
-  kind: 'expense' | 'income' | 'transfer';
-}
-export interface Transaction {
-  id: number;
-  accountId: number;
-  date: string;
-  amount: number;
-  currency: string;
-  categoryId: number | null;
-  category: string | null;
-  payee: string;
-  note: string;
-}
-export interface MonthSummary {
-  month: string;
-  currency: string;
-  income: number;
-  expenses: number;
-  net: number;
-  count: number;
-}
-export interface CategorySummary {
-  categoryId: number | null;
-  category: string | null;
-  currency: string;
-  income: number;
-  expenses: number;
-  net: number;
-  count: number;
-}
-export interface AccountBalance {
-  accountId: number;
-  name: string;
-  currency: string;
-  balance: number;
-  transactionCount: number;
-}
+
 
 /** The last `n` months as YYYY-MM, oldest first. */
 export function lastMonths(n: number, now = new Date()): string[] {

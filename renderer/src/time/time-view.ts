@@ -9,50 +9,8 @@ import { api, notify, reportError } from '../store.js';
 import { currencyDigits, formatClock, formatDateTime, todayIso } from '../shared/format.js';
 import { askConfirm } from '../shared/confirm-dialog.js';
 import { baseStyles } from '../shared/styles.js';
+import type { Project, Reminder, ReportGroup, TimeEntry, TimerState } from '../../../src/tools/time/types.js';
 
-export interface Project {
-  id: number;
-  name: string;
-  client: string;
-  hourlyRate: number;
-  currency: string;
-  status: string;
-}
-export interface TimerState {
-  state: 'running' | 'paused';
-  projectId: number;
-  project: string;
-  description: string;
-  startedAt: string;
-  runningSince: string | null;
-  elapsedMs: number;
-}
-export interface TimeEntry {
-  id: number;
-  projectId: number;
-  project: string;
-  description: string;
-  startAt: string;
-  endAt: string;
-  durationMs: number;
-  billable: boolean;
-  source: 'manual' | 'timer';
-  tags: string[];
-}
-export interface ReportGroup {
-  key: string;
-  label: string;
-  totalMs: number;
-  billableMs: number;
-}
-export interface Reminder {
-  id: number;
-  message: string;
-  dueAt: string;
-  repeat: string;
-  deliveredAt: string | null;
-  active: boolean;
-}
 
 /** ISO week key 'YYYY-Www' of a local date. */
 export function isoWeekKey(date: Date): string {

@@ -2,16 +2,10 @@
 import type { DB } from '../../storage/index.js';
 import { guarded, notFound, ToolError } from '../errors.js';
 import { isCurrencyCode } from './money.js';
+import type { Account } from './types.js';
 
-export interface Account {
-  id: number;
-  name: string;
-  currency: string;
-  kind: string;
-  openingBalance: number;
-  archived: boolean;
-  createdAt: string;
-}
+export type { Account } from './types.js';
+
 
 export interface NewAccount {
   name: string;

@@ -2,15 +2,11 @@
 // of income and expense summaries).
 import type { DB } from '../../storage/index.js';
 import { guarded, notFound } from '../errors.js';
+import type { CategoryKind, Category } from './types.js';
 
-export type CategoryKind = 'expense' | 'income' | 'transfer';
+export type { CategoryKind, Category } from './types.js';
 
-export interface Category {
-  id: number;
-  name: string;
-  kind: CategoryKind;
-  createdAt: string;
-}
+
 
 interface Row {
   id: number;

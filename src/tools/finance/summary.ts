@@ -6,6 +6,9 @@ import type { DB } from '../../storage/index.js';
 import { notFound, ToolError } from '../errors.js';
 import { checkMonth } from './budget.js';
 import { isIsoDate, monthRange } from './dates.js';
+import type { MonthSummary, CategorySummary, AccountBalance } from './types.js';
+
+export type { MonthSummary, CategorySummary, AccountBalance } from './types.js';
 
 export interface PeriodFilter {
   from?: string;
@@ -13,25 +16,7 @@ export interface PeriodFilter {
   accountId?: number;
 }
 
-export interface MonthSummary {
-  month: string;
-  currency: string;
-  income: number;
-  /** Money out, as a positive number. */
-  expenses: number;
-  net: number;
-  count: number;
-}
 
-export interface CategorySummary {
-  categoryId: number | null;
-  category: string | null;
-  currency: string;
-  income: number;
-  expenses: number;
-  net: number;
-  count: number;
-}
 
 export interface BudgetLine {
   categoryId: number;
@@ -54,15 +39,6 @@ export interface BudgetReport {
   totals: { currency: string; budget: number; spent: number; remaining: number }[];
 }
 
-export interface AccountBalance {
-  accountId: number;
-  name: string;
-  currency: string;
-  openingBalance: number;
-  /** Opening balance plus every transaction up to `asOf`. */
-  balance: number;
-  transactionCount: number;
-}
 
 function period(filter: PeriodFilter): { where: string; args: unknown[] } {
   const where: string[] = [];

@@ -6,20 +6,10 @@ import { notFound, ToolError } from '../errors.js';
 import type { Accounts } from './accounts.js';
 import type { Categories } from './categories.js';
 import { isIsoDate } from './dates.js';
+import type { Transaction } from './types.js';
 
-export interface Transaction {
-  id: number;
-  accountId: number;
-  date: string;
-  amount: number;
-  currency: string;
-  categoryId: number | null;
-  category: string | null;
-  payee: string;
-  note: string;
-  importId: number | null;
-  createdAt: string;
-}
+export type { Transaction } from './types.js';
+
 
 export interface NewTransaction {
   accountId: number;

@@ -2,20 +2,10 @@
 import type { DB } from '../../storage/index.js';
 import { guarded, notFound, ToolError } from '../errors.js';
 import type { Projects } from './projects.js';
+import type { TimeEntry } from './types.js';
 
-export interface TimeEntry {
-  id: number;
-  projectId: number;
-  project: string;
-  description: string;
-  startAt: string;
-  endAt: string;
-  durationMs: number;
-  billable: boolean;
-  source: 'manual' | 'timer';
-  tags: string[];
-  createdAt: string;
-}
+export type { TimeEntry } from './types.js';
+
 
 export interface NewTimeEntry {
   projectId: number;

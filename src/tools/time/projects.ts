@@ -3,22 +3,11 @@
 import type { DB } from '../../storage/index.js';
 import { guarded, notFound, ToolError } from '../errors.js';
 import { isCurrencyCode } from '../finance/money.js';
+import { PROJECT_STATUSES, type Project, type ProjectStatus } from './types.js';
 
-export const PROJECT_STATUSES = ['active', 'paused', 'completed', 'archived'] as const;
-export type ProjectStatus = (typeof PROJECT_STATUSES)[number];
+export { PROJECT_STATUSES, type Project, type ProjectStatus } from './types.js';
 
-export interface Project {
-  id: number;
-  name: string;
-  client: string;
-  /** Minor units of `currency` per hour. */
-  hourlyRate: number;
-  currency: string;
-  /** Minor units; null = no budget. */
-  budget: number | null;
-  status: ProjectStatus;
-  createdAt: string;
-}
+
 
 export interface NewProject {
   name: string;

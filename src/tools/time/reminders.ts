@@ -6,20 +6,11 @@
 import { EventEmitter } from 'node:events';
 import type { DB } from '../../storage/index.js';
 import { notFound, ToolError } from '../errors.js';
+import { REMINDER_REPEATS, type Reminder, type ReminderRepeat } from './types.js';
 
-export const REMINDER_REPEATS = ['none', 'daily', 'weekdays', 'weekly'] as const;
-export type ReminderRepeat = (typeof REMINDER_REPEATS)[number];
+export { REMINDER_REPEATS, type Reminder, type ReminderRepeat } from './types.js';
 
-export interface Reminder {
-  id: number;
-  message: string;
-  dueAt: string;
-  repeat: ReminderRepeat;
-  /** When it was last delivered; for a one-off reminder, set means done. */
-  deliveredAt: string | null;
-  active: boolean;
-  createdAt: string;
-}
+
 
 export interface ReminderEvent {
   id: number;

@@ -5,6 +5,9 @@ import { ToolError } from '../errors.js';
 import { isIsoDate } from '../finance/dates.js';
 import type { Entries, TimeEntry } from './entries.js';
 import type { Project, Projects } from './projects.js';
+import type { ReportGroup, MoneyTotal } from './types.js';
+
+export type { ReportGroup, MoneyTotal } from './types.js';
 
 export type ReportGrouping = 'day' | 'week' | 'project';
 
@@ -20,23 +23,7 @@ export interface ReportOptions {
   tzOffsetMinutes?: number;
 }
 
-export interface MoneyTotal {
-  currency: string;
-  amount: number;
-}
 
-export interface ReportGroup {
-  /** YYYY-MM-DD (day), YYYY-Www (ISO week) or the project id as text. */
-  key: string;
-  label: string;
-  totalMs: number;
-  billableMs: number;
-  /** Hours with two decimals, for display. */
-  hours: string;
-  billableHours: string;
-  amounts: MoneyTotal[];
-  entries: number;
-}
 
 export interface Report {
   groupBy: ReportGrouping;

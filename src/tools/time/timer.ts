@@ -7,20 +7,10 @@ import type { DB } from '../../storage/index.js';
 import { ToolError } from '../errors.js';
 import { normalizeTags, type Entries, type TimeEntry } from './entries.js';
 import type { Projects } from './projects.js';
+import type { TimerState } from './types.js';
 
-export interface TimerState {
-  state: 'running' | 'paused';
-  projectId: number;
-  project: string;
-  description: string;
-  billable: boolean;
-  tags: string[];
-  startedAt: string;
-  /** Start of the current running stretch; null while paused. */
-  runningSince: string | null;
-  /** Time counted so far (paused stretches excluded). */
-  elapsedMs: number;
-}
+export type { TimerState } from './types.js';
+
 
 export interface StartTimer {
   projectId: number;

@@ -1,0 +1,72 @@
+// The model store's shapes as the API sends them. This file imports nothing from Node, so the renderer
+// imports these types (type-only) instead of keeping copies that could drift.
+import type { ErrorCode } from '../errors.js';
+import type { ModelStatus } from '../server/schemas.js';
+import type { CatalogEntry } from './catalog.js';
+
+export interface InstalledModel {
+  fileName: string;
+  path: string;
+  sizeBytes: number;
+  modifiedAt: string;
+  /** False when the GGUF header could not be read; `error` says why. */
+  valid: boolean;
+  architecture?: string;
+  name?: string;
+  parameterCount?: number;
+  contextLength?: number;
+  quantization?: string;
+  /** The catalog entry with this file name, if any. */
+  catalogId?: string;
+  error?: string;
+}
+
+export interface PartialDownload {
+  fileName: string;
+  partPath: string;
+  bytes: number;
+}
+
+export interface DownloadProgress {
+  bytesDownloaded: number;
+  /** null while the size is unknown (no Content-Length). */
+  totalBytes: number | null;
+  /** Exponentially smoothed transfer rate of this run (resumed bytes are not counted as speed). */
+  bytesPerSecond: number;
+  /** null when the total or the rate is unknown. */
+  etaSeconds: number | null;
+}
+
+export type DownloadState = 'downloading' | 'verified' | 'error' | 'cancelled';
+
+export interface DownloadSnapshot {
+  id: string;
+  fileName: string;
+  url: string;
+  catalogId?: string;
+  state: DownloadState;
+  progress: DownloadProgress;
+  startedAt: string;
+  finishedAt?: string;
+  /** Set once verified. */
+  sha256?: string;
+  hashSource?: 'option' | 'x-linked-etag';
+  resumed?: boolean;
+  error?: { code: ErrorCode | 'internal_error'; message: string; details?: unknown };
+}
+
+/** GET /api/models */
+export interface ModelsListing {
+  modelsDir: string;
+  models: (InstalledModel & { loaded: boolean })[];
+  partial: PartialDownload[];
+  loaded: ModelStatus | null;
+  firstRun: boolean;
+  defaultModel?: string;
+}
+
+/** GET /api/models/catalog */
+export interface CatalogListing {
+  default: string | null;
+  models: (CatalogEntry & { installed: boolean })[];
+}

@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import cliProgress from 'cli-progress';
 import { WestfallError } from '../errors.js';
 import { systemInfo } from '../engine/index.js';
+import { autoModelSettings } from '../engine/memory.js';
 import { defaultThreads } from '../engine/options.js';
 import { readGgufHeader, type GgufHeader } from '../gguf/index.js';
 import { engineSupportsKvCacheType, measureConfig, type MeasureJob, type MeasureOutcome, type MeasureStep } from './measure.js';
@@ -75,8 +76,9 @@ export const SWEEP_DEFAULTS = {
 } as const;
 
 /** What the engine uses when nothing is set: Model.createContext's defaults, loadModel's gpuLayers 0. */
-export function defaultConfig(contextSize: number = SWEEP_DEFAULTS.contextSize): SweepConfig {
-  return { threads: defaultThreads(), batchSize: 512, ubatchSize: 512, gpuLayers: 0, flashAttention: 'auto', kvCacheType: 'f16', contextSize };
+/** What the backend runs with when nothing is tuned; `gpuLayers` is its automatic choice (0 without a GPU). */
+export function defaultConfig(contextSize: number = SWEEP_DEFAULTS.contextSize, gpuLayers = 0): SweepConfig {
+  return { threads: defaultThreads(), batchSize: 512, ubatchSize: 512, gpuLayers, flashAttention: 'auto', kvCacheType: 'f16', contextSize };
 }
 
 export function configId(c: SweepConfig): string {
@@ -95,6 +97,8 @@ const uniq = <T>(xs: readonly T[]): T[] => [...new Set(xs)];
 export interface GridEnvironment {
   gpuOffload: boolean;
   kvCacheTypeSupported: boolean;
+  /** The GPU layers the backend would choose for this model by itself (WESTFALL_GPU_LAYERS=auto). */
+  autoGpuLayers?: number;
 }
 
 /** The configurations of a sweep, invalid combinations removed, with notes on what was left out and why. */
@@ -137,7 +141,7 @@ export function buildGrid(options: SweepOptions, env: GridEnvironment): { config
   }
   let defaultId: string | null = null;
   if (options.includeDefaults ?? true) {
-    const d = defaultConfig(contextSize);
+    const d = defaultConfig(contextSize, env.gpuOffload ? (env.autoGpuLayers ?? 0) : 0);
     defaultId = configId(d);
     if (!configs.some((c) => configId(c) === defaultId)) configs.push(d);
   }
@@ -285,7 +289,11 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
   const model = await describeModel(options.model, header);
   const machine = machineInfo();
   const kvCacheTypeSupported = engineSupportsKvCacheType();
-  const { configs, defaultId, notes } = buildGrid(options, { gpuOffload: machine.gpuOffload, kvCacheTypeSupported });
+  // The "defaults" row is what the backend does untuned, GPU layers included (its memory planner's choice).
+  const autoGpuLayers = machine.gpuOffload
+    ? (await autoModelSettings(options.model, { contextSize: options.contextSize ?? SWEEP_DEFAULTS.contextSize }).catch(() => null))?.gpuLayers
+    : undefined;
+  const { configs, defaultId, notes } = buildGrid(options, { gpuOffload: machine.gpuOffload, kvCacheTypeSupported, ...(autoGpuLayers !== undefined ? { autoGpuLayers } : {}) });
   const rounds = Math.max(1, options.repetitions ?? SWEEP_DEFAULTS.repetitions);
   const warmup = options.warmup ?? true;
   const isolation = options.isolation ?? 'process';

@@ -34,6 +34,15 @@ describe('buildGrid', () => {
     expect(gpu.configs).toHaveLength(6);
     expect(gpu.notes).toEqual([]);
   });
+
+  it('the defaults row offloads what the backend would offload by itself', () => {
+    const gpu = { gpuOffload: true, kvCacheTypeSupported: true, autoGpuLayers: 25 };
+    const g = buildGrid({ model: 'x', threads: [1], gpuLayers: [0], flashAttention: ['on'] }, gpu);
+    expect(g.defaultId).toBe(configId(defaultConfig(undefined, 25)));
+    expect(g.configs.find((c) => configId(c) === g.defaultId)!.gpuLayers).toBe(25);
+    // Without GPU offload the plan is irrelevant: the defaults run on the CPU.
+    expect(buildGrid({ model: 'x', threads: [1] }, { ...CPU, autoGpuLayers: 25 }).defaultId).toBe(configId(defaultConfig()));
+  });
 });
 
 describe('EngineLogReader', () => {

@@ -178,15 +178,15 @@ export function modelGeometry(h: HeaderLike): ModelGeometry {
   };
 }
 
-/** KV cache bytes per token (per context cell) of one block. */
-export function kvBytesPerTokenOfLayer(g: ModelGeometry, layer: number, cacheType: KvCacheType = 'f16'): number {
-  return (g.nHeadKv[layer] ?? 0) * (g.headDimK + g.headDimV) * KV_CACHE_BYTES[cacheType];
+/** KV cache bytes per token (per context cell) of one block; K and V may have different types. */
+export function kvBytesPerTokenOfLayer(g: ModelGeometry, layer: number, typeK: KvCacheType = 'f16', typeV: KvCacheType = typeK): number {
+  return (g.nHeadKv[layer] ?? 0) * (g.headDimK * KV_CACHE_BYTES[typeK] + g.headDimV * KV_CACHE_BYTES[typeV]);
 }
 
-/** KV cache bytes per token for the whole model: Σ n_head_kv × (head_dim_k + head_dim_v) × bytes. */
-export function kvBytesPerToken(g: ModelGeometry, cacheType: KvCacheType = 'f16'): number {
+/** KV cache bytes per token for the whole model: Σ n_head_kv × (head_dim_k × bytes(K) + head_dim_v × bytes(V)). */
+export function kvBytesPerToken(g: ModelGeometry, typeK: KvCacheType = 'f16', typeV: KvCacheType = typeK): number {
   let n = 0;
-  for (let i = 0; i < g.nLayer; i++) n += kvBytesPerTokenOfLayer(g, i, cacheType);
+  for (let i = 0; i < g.nLayer; i++) n += kvBytesPerTokenOfLayer(g, i, typeK, typeV);
   return n;
 }
 

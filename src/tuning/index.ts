@@ -50,6 +50,6 @@ export {
   type EnsureShapeOptions,
   type EnsureShapeResult,
 } from './shapes.js';
-export { describeModel, hashGgufHeader, estimateKvBytes, kvGeometry } from './model-id.js';
+export { describeModel, hashGgufHeader, estimateKvBytes } from './model-id.js';
 export { median, summarize, type SampleSummary } from './stats.js';
 export * from './types.js';

@@ -14,6 +14,7 @@ import {
   readGgufHeader,
   type GgufHeader,
 } from '../gguf/index.js';
+import { kvBytesPerToken, modelGeometry, type KvCacheType } from '../engine/memory.js';
 import type { ModelDescriptor } from './types.js';
 
 export function slugify(name: string): string {
@@ -70,37 +71,8 @@ export async function describeModel(modelPath: string, header?: GgufHeader): Pro
   };
 }
 
-/** The model's attention geometry, for estimating its KV cache when llama.cpp's own figure is unavailable. */
-export function kvGeometry(header: GgufHeader): { layers: number; kvEmbdK: number; kvEmbdV: number } | null {
-  const arch = getArchitecture(header);
-  if (!arch) return null;
-  const num = (k: string) => getMetadataNumber(header, `${arch}.${k}`);
-  const layers = num('block_count');
-  const embd = num('embedding_length');
-  const heads = num('attention.head_count');
-  if (!layers || !embd || !heads) return null;
-  const headsKv = num('attention.head_count_kv') ?? heads;
-  const keyLen = num('attention.key_length') ?? embd / heads;
-  const valueLen = num('attention.value_length') ?? embd / heads;
-  return { layers, kvEmbdK: keyLen * headsKv, kvEmbdV: valueLen * headsKv };
-}
-
-const KV_TYPE_BYTES: Record<string, number> = {
-  f32: 4,
-  f16: 2,
-  bf16: 2,
-  q8_0: 34 / 32,
-  q4_0: 18 / 32,
-  q4_1: 20 / 32,
-  q5_0: 22 / 32,
-  q5_1: 24 / 32,
-  iq4_nl: 18 / 32,
-};
-
-export function estimateKvBytes(header: GgufHeader, contextSize: number, typeK = 'f16', typeV = typeK): number {
-  const g = kvGeometry(header);
-  if (!g) return 0;
-  const bk = KV_TYPE_BYTES[typeK] ?? 2;
-  const bv = KV_TYPE_BYTES[typeV] ?? 2;
-  return Math.round(g.layers * contextSize * (g.kvEmbdK * bk + g.kvEmbdV * bv));
+/** The KV cache of `contextSize` cells, from the GGUF geometry (when llama.cpp's own figure is unavailable). */
+export function estimateKvBytes(header: GgufHeader, contextSize: number, typeK: KvCacheType = 'f16', typeV: KvCacheType = typeK): number {
+  const g = modelGeometry(header);
+  return g.nLayer > 0 ? Math.round(contextSize * kvBytesPerToken(g, typeK, typeV)) : 0;
 }

@@ -9,33 +9,7 @@ import { formatDuration } from '../shared/format.js';
 import { mediaUrl } from '../shared/media-auth.js';
 import { baseStyles } from '../shared/styles.js';
 import './player.js';
-
-export interface Track {
-  id: number;
-  folderId: number;
-  relPath: string;
-  format: string;
-  title: string;
-  artist: string;
-  album: string;
-  genre: string;
-  trackNo: number | null;
-  year: number | null;
-  durationMs: number | null;
-}
-export interface PlayerState {
-  queue: Track[];
-  index: number;
-  nowPlaying: Track | null;
-  playing: boolean;
-  version: number;
-}
-export interface LibraryFolder {
-  id: number;
-  path: string;
-  lastScanAt: string | null;
-  tracks: number;
-}
+import type { LibraryFolder, PlayerState, Track } from '../../../src/tools/music/types.js';
 
 export class MusicView extends LitElement {
   static override properties: PropertyDeclarations = {

@@ -6,7 +6,7 @@ import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
 import { formatDuration } from '../shared/format.js';
 import { icons } from '../shared/icons.js';
 import { baseStyles } from '../shared/styles.js';
-import type { PlayerState } from './music-view.js';
+import type { PlayerState } from '../../../src/tools/music/types.js';
 
 export class Player extends LitElement {
   static override properties: PropertyDeclarations = {

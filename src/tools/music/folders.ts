@@ -5,14 +5,9 @@ import path from 'node:path';
 import type { DB } from '../../storage/index.js';
 import { notFound, ToolError } from '../errors.js';
 import { isInside } from './paths.js';
+import type { LibraryFolder } from './types.js';
 
-export interface LibraryFolder {
-  id: number;
-  path: string;
-  addedAt: string;
-  lastScanAt: string | null;
-  tracks: number;
-}
+export type { LibraryFolder } from './types.js';
 
 interface Row {
   id: number;

@@ -4,16 +4,9 @@
 import { EventEmitter } from 'node:events';
 import { ToolError } from '../errors.js';
 import type { Track, Tracks } from './tracks.js';
+import type { PlayerState } from './types.js';
 
-export interface PlayerState {
-  queue: Track[];
-  /** Index of the current item in the queue; -1 when nothing is current. */
-  index: number;
-  nowPlaying: Track | null;
-  playing: boolean;
-  /** Increases with every change (clients can drop stale events). */
-  version: number;
-}
+export type { PlayerState } from './types.js';
 
 export interface PlayerEvents {
   change: [PlayerState];

@@ -11,6 +11,9 @@ import { ToolError } from '../errors.js';
 import type { Folders } from './folders.js';
 import { audioFormatOf } from './formats.js';
 import { isInside } from './paths.js';
+import type { TrackTags } from './types.js';
+
+export type { TrackTags } from './types.js';
 
 export interface ScanResult {
   folderId: number;
@@ -20,21 +23,6 @@ export interface ScanResult {
   removed: number;
   failed: { path: string; error: string }[];
   durationMs: number;
-}
-
-export interface TrackTags {
-  title: string;
-  artist: string;
-  album: string;
-  albumArtist: string;
-  genre: string;
-  trackNo: number | null;
-  discNo: number | null;
-  year: number | null;
-  durationMs: number | null;
-  codec: string | null;
-  bitrate: number | null;
-  sampleRate: number | null;
 }
 
 /** Reads tags and duration; a file without a title is titled after its name. */

@@ -1,26 +1,9 @@
 // The tracks of the library: search by title, artist, album and genre, and lookups.
 import type { DB } from '../../storage/index.js';
 import { notFound } from '../errors.js';
+import type { Track } from './types.js';
 
-export interface Track {
-  id: number;
-  folderId: number;
-  relPath: string;
-  format: string;
-  title: string;
-  artist: string;
-  album: string;
-  albumArtist: string;
-  genre: string;
-  trackNo: number | null;
-  discNo: number | null;
-  year: number | null;
-  durationMs: number | null;
-  codec: string | null;
-  bitrate: number | null;
-  sampleRate: number | null;
-  size: number;
-}
+export type { Track } from './types.js';
 
 export interface TrackSearch {
   /** Words that must each match the title, artist, album, album artist or genre. */

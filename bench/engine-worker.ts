@@ -1,5 +1,6 @@
 // One engine's measurements, run in its own process so that load time and peak RSS are its own.
-//   tsx bench/engine-worker.ts <westfall|node-llama-cpp> <model> <threads> <vocab size>
+//   tsx bench/engine-worker.ts <westfall|westfall-4k-pages|node-llama-cpp> <model> <threads> <vocab size>
+// westfall-4k-pages: our engine with huge pages off (hugePages: false), to show what they are worth.
 // Prints one JSON line: { loadMs, pp512, tg128, ttft32Ms, peakRssMb }.
 import { Rng } from '../src/gguf/index.js';
 
@@ -28,7 +29,7 @@ async function westfall(): Promise<Figures> {
   const { loadModel, setLogHandler } = await import('../src/index.js');
   setLogHandler(null, 'error');
   const t0 = performance.now();
-  const model = await loadModel({ path: modelPath! });
+  const model = await loadModel({ path: modelPath!, hugePages: engine !== 'westfall-4k-pages' });
   const loadMs = performance.now() - t0;
   const ctx = await model.createContext({ contextSize: 4096, batchSize: 512, ubatchSize: 512, threads });
   await ctx.generate(promptTokens(8, vocab, 1), { maxTokens: 4, ignoreEos: true }).result; // warm-up
@@ -103,7 +104,7 @@ async function nodeLlamaCpp(): Promise<Figures> {
   return { loadMs, pp512: median(pp), tg128: median(tg), ttft32Ms: median(ttft) };
 }
 
-const figures = engine === 'westfall' ? await westfall() : await nodeLlamaCpp();
+const figures = engine === 'node-llama-cpp' ? await nodeLlamaCpp() : await westfall();
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
 process.stdout.write(`${JSON.stringify({ ...figures, peakRssMb })}\n`);
 process.exit(0);

@@ -27,8 +27,8 @@ interface Figures {
   peakRssMb: number;
 }
 
-function sh(cmd: string, args: string[], opts: { quiet?: boolean } = {}): string {
-  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', opts.quiet ? 'pipe' : 'inherit'] });
+function sh(cmd: string, args: string[], opts: { quiet?: boolean; env?: NodeJS.ProcessEnv } = {}): string {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', opts.quiet ? 'pipe' : 'inherit'] });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr ?? ''}`);
   return r.stdout;
 }
@@ -38,10 +38,12 @@ function worker(engine: string, model: string, vocab: number): Figures {
   return JSON.parse(out.trim().split('\n').at(-1)!) as Figures;
 }
 
-function llamaBench(model: string): { pp512: number; tg128: number } {
+/** hugePages: llama-bench with glibc's malloc advising huge pages (not its default), for comparison. */
+function llamaBench(model: string, hugePages = false): { pp512: number; tg128: number } {
   const bin = path.join(root, 'build/llama-tools/bin/llama-bench');
   if (!existsSync(bin)) sh(process.execPath, [path.join(root, 'scripts/build-llama-tools.mjs'), 'llama-bench']);
-  const json = sh(bin, ['-m', model, '-t', String(threads), '-p', '512', '-n', '128', '-b', '512', '-ub', '512', '-r', '3', '-o', 'json'], { quiet: true });
+  const env = hugePages ? { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' } : process.env;
+  const json = sh(bin, ['-m', model, '-t', String(threads), '-p', '512', '-n', '128', '-b', '512', '-ub', '512', '-r', '3', '-o', 'json'], { quiet: true, env });
   const rows = JSON.parse(json) as { n_prompt: number; n_gen: number; avg_ts: number }[];
   return {
     pp512: rows.find((r) => r.n_prompt === 512 && r.n_gen === 0)!.avg_ts,
@@ -60,6 +62,10 @@ console.error('westfall …');
 const wf = worker('westfall', modelPath, vocab);
 console.error('node-llama-cpp …');
 const nl = worker('node-llama-cpp', modelPath, vocab);
+// What huge pages are worth, measured both ways: our engine with them off, llama-bench with them on.
+console.error('westfall with 4 KiB pages, llama-bench with huge pages …');
+const wf4k = worker('westfall-4k-pages', modelPath, vocab);
+const lbHuge = llamaBench(modelPath, true);
 
 const f = (x: number, d = 1) => x.toFixed(d);
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
@@ -72,6 +78,13 @@ const rows: [string, string, string, string, string, string][] = [
 ];
 const header = ['metric', 'westfall', 'llama-bench', 'node-llama-cpp 3.22.1', 'westfall / llama-bench', 'westfall / node-llama-cpp'];
 const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+const pagesHeader = ['huge pages', 'westfall (default: on)', 'westfall, hugePages: false', 'on / off', 'llama-bench with glibc.malloc.hugetlb=1', 'llama-bench (default: off)', 'on / off'];
+const pagesRows = [
+  ['pp512 (tokens/s)', f(wf.pp512), f(wf4k.pp512), ratio(wf.pp512, wf4k.pp512), f(lbHuge.pp512), f(lb.pp512), ratio(lbHuge.pp512, lb.pp512)],
+  ['tg128 (tokens/s)', f(wf.tg128), f(wf4k.tg128), ratio(wf.tg128, wf4k.tg128), f(lbHuge.tg128), f(lb.tg128), ratio(lbHuge.tg128, lb.tg128)],
+  ['load time (ms)', f(wf.loadMs), f(wf4k.loadMs), ratio(wf.loadMs, wf4k.loadMs), '—', '—', '—'],
+];
+const pagesTable = [pagesHeader, pagesHeader.map(() => '---'), ...pagesRows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 const checks = [
   ['pp512 ≥ 0.97× llama-bench', wf.pp512 >= 0.97 * lb.pp512],
   ['tg128 ≥ 0.95× llama-bench', wf.tg128 >= 0.95 * lb.tg128],
@@ -94,9 +107,14 @@ const report = [
   '',
   ...checks.map(([name, ok]) => `- ${ok ? 'met' : 'NOT met'}: ${name}`),
   '',
+  'Our engine backs its CPU buffers with transparent huge pages on Linux (docs/engine.md); llama.cpp\'s tools do',
+  'not by default, but get them from glibc when told to. Both ways, measured in this run:',
+  '',
+  pagesTable,
+  '',
 ].join('\n');
 mkdirSync(path.dirname(values.out!), { recursive: true });
 writeFileSync(values.out!, report);
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
-writeFileSync(path.join(root, 'bench/results/engine.json'), JSON.stringify({ threads, model: modelPath, westfall: wf, llamaBench: lb, nodeLlamaCpp: nl }, null, 2));
+writeFileSync(path.join(root, 'bench/results/engine.json'), JSON.stringify({ threads, model: modelPath, westfall: wf, llamaBench: lb, nodeLlamaCpp: nl, westfall4kPages: wf4k, llamaBenchHugePages: lbHuge }, null, 2));
 console.log(report);

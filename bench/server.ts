@@ -159,7 +159,7 @@ await generateTestModels({ outDir: DEFAULT_MODELS_DIR, only: 'bench', log: (l) =
 const llamaServerBin = path.join(root, 'build/llama-tools/bin/llama-server');
 if (!existsSync(llamaServerBin)) spawnSync(process.execPath, [path.join(root, 'scripts/build-llama-tools.mjs'), 'llama-server'], { stdio: 'inherit' });
 
-// All three are up at once and measured in turns, in a rotated order each round: a slow minute on a
+// All of them are up at once and measured in turns, in a rotated order each round: a slow minute on a
 // shared machine then lands on every engine alike instead of on whichever ran during it. Idle, each
 // waits on a condition variable and takes no CPU from the one being measured.
 console.error('starting the in-process engine, westfall serve and llama-server …');
@@ -176,20 +176,31 @@ const ourHeaders = { authorization: `Bearer ${TOKEN}` };
 const lsPort = 18757;
 const ls = spawn(llamaServerBin, ['-m', modelPath, '-t', String(THREADS), '-c', String(CONTEXT), '-np', String(PARALLEL), '-kvu', '--host', '127.0.0.1', '--port', String(lsPort)], { stdio: ['ignore', 'ignore', 'ignore'] });
 const lsBase = `http://127.0.0.1:${lsPort}`;
+// Our engine backs its CPU buffers with transparent huge pages (docs/engine.md); llama-server can get them
+// from glibc when told to. Not its default, so the targets compare with the plain one; shown for reference.
+const lsHugePort = 18758;
+const lsHuge = spawn(llamaServerBin, ['-m', modelPath, '-t', String(THREADS), '-c', String(CONTEXT), '-np', String(PARALLEL), '-kvu', '--host', '127.0.0.1', '--port', String(lsHugePort)], {
+  stdio: ['ignore', 'ignore', 'ignore'],
+  env: { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' },
+});
+const lsHugeBase = `http://127.0.0.1:${lsHugePort}`;
 
-const samples = { engine: [] as Stream[], engineAgg: [] as number[], sse: [] as Stream[], ws: [] as Stream[], agg: [] as number[], lsSse: [] as Stream[], lsAgg: [] as number[] };
+const samples = { engine: [] as Stream[], engineAgg: [] as number[], sse: [] as Stream[], ws: [] as Stream[], agg: [] as number[], lsSse: [] as Stream[], lsAgg: [] as number[], lsHugeSse: [] as Stream[] };
 try {
   await waitReady(`${ourBase}/health/ready`, ours);
   await waitReady(`${lsBase}/health`, ls);
+  await waitReady(`${lsHugeBase}/health`, lsHuge);
   await engine.one();
   await sseStream(ourBase, ourHeaders);
   await wsStream(ourBase);
   await sseStream(lsBase, {});
+  await sseStream(lsHugeBase, {});
   const tasks: [string, () => Promise<void>][] = [
     ['engine', async () => void samples.engine.push(await engine.one())],
     ['westfall SSE', async () => void samples.sse.push(await sseStream(ourBase, ourHeaders))],
     ['westfall WS', async () => void samples.ws.push(await wsStream(ourBase))],
     ['llama-server SSE', async () => void samples.lsSse.push(await sseStream(lsBase, {}))],
+    ['llama-server (huge pages) SSE', async () => void samples.lsHugeSse.push(await sseStream(lsHugeBase, {}))],
     ['engine ×4', async () => void samples.engineAgg.push(await concurrent(engine.one))],
     ['westfall ×4', async () => void samples.agg.push(await concurrent(() => sseStream(ourBase, ourHeaders)))],
     ['llama-server ×4', async () => void samples.lsAgg.push(await concurrent(() => sseStream(lsBase, {})))],
@@ -206,11 +217,13 @@ try {
 } finally {
   await stop(ours);
   await stop(ls);
+  await stop(lsHuge);
   engine.close();
 }
 const engineFigures = { single: summarize(samples.engine), aggregate: median(samples.engineAgg) };
 const westfall = { sse: summarize(samples.sse), ws: summarize(samples.ws), aggregate: median(samples.agg) };
 const llamaServer = { sse: summarize(samples.lsSse), aggregate: median(samples.lsAgg) };
+const llamaServerHugePages = { sse: summarize(samples.lsHugeSse) };
 
 const f = (x: number, d = 1) => x.toFixed(d);
 const r = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
@@ -219,6 +232,7 @@ const rows = [
   ['one stream, /v1 SSE', f(westfall.sse.tokensPerSecond), f(westfall.sse.ttftMs), r(westfall.sse.tokensPerSecond, engineFigures.single.tokensPerSecond), r(westfall.sse.tokensPerSecond, llamaServer.sse.tokensPerSecond), r(westfall.sse.ttftMs, llamaServer.sse.ttftMs)],
   ['in-process engine, one stream', f(engineFigures.single.tokensPerSecond), f(engineFigures.single.ttftMs), '1.00×', r(engineFigures.single.tokensPerSecond, llamaServer.sse.tokensPerSecond), r(engineFigures.single.ttftMs, llamaServer.sse.ttftMs)],
   ['llama-server, one stream, SSE', f(llamaServer.sse.tokensPerSecond), f(llamaServer.sse.ttftMs), '', '1.00×', '1.00×'],
+  ['llama-server with glibc.malloc.hugetlb=1 (not its default), one stream, SSE', f(llamaServerHugePages.sse.tokensPerSecond), f(llamaServerHugePages.sse.ttftMs), '', r(llamaServerHugePages.sse.tokensPerSecond, llamaServer.sse.tokensPerSecond), r(llamaServerHugePages.sse.ttftMs, llamaServer.sse.ttftMs)],
 ];
 const header = ['measurement', 'tokens/s', 'TTFT (ms)', 'vs in-process engine', 'vs llama-server (tokens/s)', 'TTFT vs llama-server'];
 const table1 = [header, header.map(() => '---'), ...rows].map((x) => `| ${x.join(' | ')} |`).join('\n');
@@ -241,7 +255,7 @@ const report = [
   `Generated by \`npm run bench:server\` on ${new Date().toISOString().slice(0, 10)}; ${cpus()[0]?.model ?? 'cpu'} (${cpus().length} logical cores), ${(totalmem() / 2 ** 30).toFixed(0)} GiB;`,
   `${THREADS} threads; model \`${SYNTHETIC_FILES.bench}\` (synthetic Qwen2.5-0.5B shape, Q4_0); ${N} generated tokens per stream`,
   `(ignore_eos), sampling top-k 40, top-p 0.9, temperature 0.7; context ${CONTEXT}, ${PARALLEL} sequences/slots (unified KV) on both`,
-  `servers; medians of ${REPS} rounds. All three are up at once and take turns, in a rotated order each round (never two
+  `servers; medians of ${REPS} rounds. All four (the engine, our server, llama-server with and without huge pages) are up at once and take turns, in a rotated order each round (never two
 at the same time). Each request opens with`,
   'a distinct line, so no prompt is answered from an earlier one. tokens/s is the decode rate after the first token.',
   '',
@@ -255,6 +269,6 @@ at the same time). Each request opens with`,
 mkdirSync(path.dirname(values.out!), { recursive: true });
 writeFileSync(values.out!, report);
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
-writeFileSync(path.join(root, 'bench/results/server.json'), JSON.stringify({ engine: engineFigures, westfall, llamaServer, samples }, null, 2));
+writeFileSync(path.join(root, 'bench/results/server.json'), JSON.stringify({ engine: engineFigures, westfall, llamaServer, llamaServerHugePages, samples }, null, 2));
 console.log(report);
 process.exit(0);

@@ -69,7 +69,7 @@ export async function loadModel(options: LoadModelOptions): Promise<Model> {
   const header = await readGgufHeader(o.path);
 
   const { promise, cancel } = callNative(() =>
-    native().loadModel(o.path, { gpuLayers: o.gpuLayers, vocabOnly: o.vocabOnly, useMmap: o.useMmap }, options.onProgress),
+    native().loadModel(o.path, { gpuLayers: o.gpuLayers, vocabOnly: o.vocabOnly, useMmap: o.useMmap, hugePages: o.hugePages }, options.onProgress),
   );
   const onAbort = () => cancel();
   o.signal?.addEventListener('abort', onAbort, { once: true });

@@ -105,7 +105,7 @@ export interface NativeSystemInfo {
 export interface NativeAddon {
   loadModel(
     path: string,
-    options: { gpuLayers?: number; vocabOnly?: boolean; useMmap?: boolean },
+    options: { gpuLayers?: number; vocabOnly?: boolean; useMmap?: boolean; hugePages?: boolean },
     onProgress?: (progress: number) => void,
   ): { promise: Promise<NativeModel>; cancel(): void };
   createContext(

@@ -22,6 +22,9 @@ export const loadModelOptionsSchema = z.object({
   gpuLayers: z.number().int().min(-1).default(0),
   vocabOnly: z.boolean().default(false),
   useMmap: z.boolean().default(true),
+  // Linux: back the model's and its contexts' CPU buffers with transparent huge pages (docs/engine.md).
+  // Ignored elsewhere, and where THP is set to "never".
+  hugePages: z.boolean().default(true),
   onProgress: z.function().optional(),
   signal: z.instanceof(AbortSignal).optional(),
 });

@@ -35,6 +35,25 @@ describe('generation', () => {
     expect(r.timings.generationTokensPerSecond).toBeGreaterThan(0);
   });
 
+  it('delivers text in groups at most every 30 ms, losing nothing', async () => {
+    // Text after a generation's first is handed to JavaScript at most every 30 ms
+    // (native/src/objects/context.cpp): every chunk but the first and the last waited for the interval.
+    const t0 = performance.now();
+    const gen = ctx.generate('Once upon a time', { maxTokens: 600, ignoreEos: true, seed: 3 });
+    const chunks: number[] = [];
+    let text = '';
+    for await (const c of gen) {
+      chunks.push(c.tokens.length);
+      text += c.text;
+    }
+    const r = await gen.result;
+    const elapsedMs = performance.now() - t0;
+    expect(r.usage.completionTokens).toBe(600);
+    expect(chunks.reduce((a, b) => a + b, 0)).toBe(600);
+    expect(text).toBe(r.text);
+    expect(chunks.length).toBeLessThanOrEqual(Math.floor(elapsedMs / 30) + 2);
+  });
+
   it('same seed gives the same tokens; greedy is deterministic', async () => {
     const run = async (params: object) => Array.from((await ctx.generate('Once upon a time', { maxTokens: 16, ignoreEos: true, ...params }).result).tokens);
     const a = await run({ seed: 42, temperature: 1 });

@@ -55,7 +55,9 @@ class Context : public Napi::ObjectWrap<Context> {
   void FinishJob(Job& job, const char* reason);
   void FailJob(Job& job, const std::string& code, const std::string& message);
   void EmitText(Job& job, const std::string& text, bool final);
-  void Post(std::unique_ptr<Event> ev);
+  void Post(std::unique_ptr<Event> ev, bool urgent);
+  void Flush();  // deliver what the outbox holds now, before a long step
+  void ScheduleDrainLocked(bool urgent);
   void DrainEvents(Napi::Env env);
   // A task runs on the decode thread between batches; its result settles a promise.
   Napi::Value QueueTask(Napi::Env env, std::function<std::function<Napi::Value(Napi::Env)>()> task);
@@ -85,6 +87,7 @@ class Context : public Napi::ObjectWrap<Context> {
   std::mutex out_mutex_;
   std::vector<std::unique_ptr<Event>> outbox_;
   bool drain_scheduled_ = false;
+  int64_t last_drain_us_ = 0;  // when the last delivery was scheduled (out_mutex_)
   Napi::ThreadSafeFunction tsfn_;
   bool has_tsfn_ = false;
   Napi::FunctionReference on_event_;

@@ -11,6 +11,7 @@
 #include "json.h"
 #include "util/convert.h"
 #include "util/errors.h"
+#include "util/huge_pages.h"
 #include "util/log.h"
 
 namespace westfall {
@@ -37,12 +38,13 @@ struct LoadProgress {
 
 class LoadWorker : public Napi::AsyncWorker {
  public:
-  LoadWorker(Napi::Env env, std::string path, llama_model_params params, Napi::Function on_progress,
+  LoadWorker(Napi::Env env, std::string path, llama_model_params params, bool huge_pages, Napi::Function on_progress,
              std::shared_ptr<LoadProgress> progress)
       : Napi::AsyncWorker(env, "westfall.loadModel"),
         deferred_(Napi::Promise::Deferred::New(env)),
         path_(std::move(path)),
         params_(params),
+        huge_pages_(huge_pages && !params.vocab_only && HugePagesAvailable()),
         progress_(std::move(progress)) {
     if (!on_progress.IsEmpty()) {
       tsfn_ = Napi::ThreadSafeFunction::New(env, on_progress, "westfall.loadProgress", 0, 1);
@@ -60,6 +62,7 @@ class LoadWorker : public Napi::AsyncWorker {
     params_.progress_callback = &LoadWorker::OnProgress;
     params_.progress_callback_user_data = this;
     ClearLastNativeError();
+    if (huge_pages_) before_load_ = SnapshotMappings();
     llama_model* model = llama_model_load_from_file(path_.c_str(), params_);
     if (model == nullptr) {
       if (progress_->cancelled.load()) {
@@ -76,6 +79,7 @@ class LoadWorker : public Napi::AsyncWorker {
     state_->model = model;
     state_->path = path_;
     state_->vocab_only = params_.vocab_only;
+    state_->huge_pages = huge_pages_;
     if (!params_.vocab_only) {
       try {
         // Parsing the template is done here, off the JavaScript thread, and only once per model.
@@ -103,6 +107,11 @@ class LoadWorker : public Napi::AsyncWorker {
   static bool OnProgress(float progress, void* user_data) {
     auto* self = static_cast<LoadWorker*>(user_data);
     if (self->progress_->cancelled.load()) return false;
+    if (self->huge_pages_ && !self->advised_) {
+      // The first call comes after llama.cpp allocated the model's buffers and before it writes them.
+      self->advised_ = true;
+      AdviseNewMappings(self->before_load_);
+    }
     int percent = static_cast<int>(std::floor(progress * 100.0f));
     if (self->has_tsfn_ && percent != self->progress_->last_percent.exchange(percent)) {
       self->tsfn_.NonBlockingCall([percent](Napi::Env env, Napi::Function fn) {
@@ -115,6 +124,9 @@ class LoadWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   std::string path_;
   llama_model_params params_;
+  bool huge_pages_;
+  bool advised_ = false;
+  MappingSnapshot before_load_;
   std::shared_ptr<LoadProgress> progress_;
   Napi::ThreadSafeFunction tsfn_;
   bool has_tsfn_ = false;
@@ -164,7 +176,8 @@ Napi::Value Model::Load(const Napi::CallbackInfo& info) {
   params.load_mode = GetBool(opts, "useMmap", true) ? params.load_mode : LLAMA_LOAD_MODE_NONE;
 
   auto progress = std::make_shared<LoadProgress>();
-  auto* worker = new LoadWorker(env, info[0].As<Napi::String>().Utf8Value(), params, on_progress, progress);
+  bool huge_pages = GetBool(opts, "hugePages", true);
+  auto* worker = new LoadWorker(env, info[0].As<Napi::String>().Utf8Value(), params, huge_pages, on_progress, progress);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
 

@@ -16,6 +16,7 @@ struct ModelState {
   common_chat_templates_ptr templates;
   std::string path;
   bool vocab_only = false;  // llama.cpp asserts on hyperparameter queries of a vocabulary-only model
+  bool huge_pages = false;  // its CPU buffers (and its contexts') are advised to use huge pages
   ~ModelState();
 };
 

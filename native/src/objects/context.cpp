@@ -125,7 +125,7 @@ class CreateWorker : public Napi::AsyncWorker {
     if (tp_ != nullptr) llama_attach_threadpool(ctx_, tp_, tp_batch_);
     // The compute buffer is still untouched and faults in as huge pages; the KV cache, already cleared,
     // is collapsed in the background (see util/huge_pages.h).
-    if (model_->huge_pages) AdviseNewMappings(before);
+    if (model_->huge_pages) AdviseNewMappings(before, false);
   }
 
   void OnOK() override {

@@ -108,9 +108,10 @@ class LoadWorker : public Napi::AsyncWorker {
     auto* self = static_cast<LoadWorker*>(user_data);
     if (self->progress_->cancelled.load()) return false;
     if (self->huge_pages_ && !self->advised_) {
-      // The first call comes after llama.cpp allocated the model's buffers and before it writes them.
+      // The first call comes after llama.cpp allocated the model's buffers and before it writes them:
+      // advised now, they fault in as huge pages (in parallel, see util/huge_pages.cpp).
       self->advised_ = true;
-      AdviseNewMappings(self->before_load_);
+      AdviseNewMappings(self->before_load_, true);
     }
     int percent = static_cast<int>(std::floor(progress * 100.0f));
     if (self->has_tsfn_ && percent != self->progress_->last_percent.exchange(percent)) {

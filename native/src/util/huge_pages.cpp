@@ -1,13 +1,18 @@
 #include "util/huge_pages.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #if defined(__linux__)
 #include <sys/mman.h>
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14; older kernels answer EINVAL and the pages fault in as written
+#endif
 #endif
 
 namespace westfall {
@@ -15,10 +20,13 @@ namespace westfall {
 namespace {
 constexpr uintptr_t kHugePage = 2u << 20;
 constexpr uintptr_t kMinRegion = 4u << 20;
+constexpr uintptr_t kMinPopulate = 16u << 20;
+constexpr uintptr_t kPopulateSlice = 32u << 20;
 
 struct Mapping {
   uintptr_t start, end;
   bool anonymous_rw;
+  bool reserved_after;  // followed directly by an inaccessible mapping: a growing heap, not a finished buffer
 };
 
 std::vector<Mapping> ReadMappings() {
@@ -32,11 +40,37 @@ std::vector<Mapping> ReadMappings() {
     int path_at = 0;
     if (std::sscanf(line.c_str(), "%lx-%lx %7s %lx %31s %lu %n", &start, &end, perms, &offset, dev, &inode, &path_at) < 6) continue;
     bool no_path = path_at == 0 || static_cast<size_t>(path_at) >= line.size();
-    out.push_back({start, end, inode == 0 && no_path && std::strncmp(perms, "rw-p", 4) == 0});
+    if (!out.empty() && out.back().end == start && std::strncmp(perms, "---p", 4) == 0) out.back().reserved_after = true;
+    out.push_back({start, end, inode == 0 && no_path && std::strncmp(perms, "rw-p", 4) == 0, false});
   }
 #endif
   return out;
 }
+
+#if defined(__linux__)
+// Faults the ranges in now, on several threads. Where the kernel must find fresh memory for each huge
+// page (a VM whose host backs guest memory lazily: 600 ms per 300 MiB there), the faults are the slow
+// part of loading, and they parallelize; elsewhere this only moves the zeroing of pages that are about
+// to be written anyway.
+void Populate(const std::vector<std::pair<uintptr_t, uintptr_t>>& ranges) {
+  std::vector<std::pair<uintptr_t, uintptr_t>> slices;
+  for (const auto& [s, e] : ranges) {
+    for (uintptr_t p = s; p < e; p += kPopulateSlice) slices.emplace_back(p, std::min(e, p + kPopulateSlice));
+  }
+  if (slices.empty()) return;
+  unsigned n = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < slices.size();) {
+      madvise(reinterpret_cast<void*>(slices[i].first), slices[i].second - slices[i].first, MADV_POPULATE_WRITE);
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (unsigned i = 1; i < n; i++) helpers.emplace_back(work);
+  work();
+  for (auto& t : helpers) t.join();
+}
+#endif
 }  // namespace
 
 bool HugePagesAvailable() {
@@ -57,9 +91,10 @@ MappingSnapshot SnapshotMappings() {
   return s;
 }
 
-size_t AdviseNewMappings(const MappingSnapshot& before) {
+size_t AdviseNewMappings(const MappingSnapshot& before, bool populate) {
   size_t advised = 0;
 #if defined(__linux__)
+  std::vector<std::pair<uintptr_t, uintptr_t>> to_populate;
   for (const auto& m : ReadMappings()) {
     if (!m.anonymous_rw || m.end - m.start < kMinRegion) continue;
     // Only the parts that were not mapped before: a new allocation can merge into a neighbouring
@@ -82,11 +117,17 @@ size_t AdviseNewMappings(const MappingSnapshot& before) {
       uintptr_t s = (ps + kHugePage - 1) & ~(kHugePage - 1);
       uintptr_t e = pe & ~(kHugePage - 1);
       if (e <= s || pe - ps < kMinRegion) continue;
-      if (madvise(reinterpret_cast<void*>(s), e - s, MADV_HUGEPAGE) == 0) advised += e - s;
+      if (madvise(reinterpret_cast<void*>(s), e - s, MADV_HUGEPAGE) != 0) continue;
+      advised += e - s;
+      // A whole new mapping of this size is one of llama.cpp's buffers (malloc serves large blocks with
+      // their own mapping); a growing heap or a reservation is left to fault in as it is used.
+      if (populate && !m.reserved_after && ps == m.start && pe == m.end && pe - ps >= kMinPopulate) to_populate.emplace_back(ps, pe);
     }
   }
+  Populate(to_populate);
 #else
   (void)before;
+  (void)populate;
 #endif
   return advised;
 }

@@ -7,7 +7,8 @@
 // weights are ~68k such pages per token, far beyond the TLB, so the page walks cost several percent of
 // decode speed (measured: docs/engine.md). llama.cpp offers no hook into its allocations, so we note the
 // process's mappings before it allocates and advise the ones that appeared: for the weights before they
-// are written (the first load-progress callback), so they fault in as huge pages; the KV cache, cleared
+// are written (the first load-progress callback), so they fault in as huge pages, several threads at a
+// time (the faults were most of the extra load time in a VM); the KV cache, cleared
 // while the context is created, is collapsed by the kernel's khugepaged in the background (collapsing it
 // at once cost 25-120 ms per context for no measurable decode gain).
 #include <cstddef>
@@ -26,7 +27,9 @@ bool HugePagesAvailable();
 MappingSnapshot SnapshotMappings();
 
 // Advises the private anonymous read-write memory mapped since `before` (regions of at least 4 MiB);
-// returns the bytes advised.
-size_t AdviseNewMappings(const MappingSnapshot& before);
+// returns the bytes advised. With populate, the new mappings that look like whole buffers (16 MiB or
+// more, not a growing heap) are also faulted in now, on several threads: use it only for buffers that
+// are about to be written in full (the weights), since it commits the memory.
+size_t AdviseNewMappings(const MappingSnapshot& before, bool populate);
 
 }  // namespace westfall

@@ -174,15 +174,14 @@ const ours = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cl
 const ourBase = `http://127.0.0.1:${ourPort}`;
 const ourHeaders = { authorization: `Bearer ${TOKEN}` };
 const lsPort = 18757;
-const ls = spawn(llamaServerBin, ['-m', modelPath, '-t', String(THREADS), '-c', String(CONTEXT), '-np', String(PARALLEL), '-kvu', '--host', '127.0.0.1', '--port', String(lsPort)], { stdio: ['ignore', 'ignore', 'ignore'] });
+const startLlamaServer = (port: number, env: NodeJS.ProcessEnv = process.env) =>
+  spawn(llamaServerBin, ['-m', modelPath, '-t', String(THREADS), '-c', String(CONTEXT), '-np', String(PARALLEL), '-kvu', '--host', '127.0.0.1', '--port', String(port)], { stdio: ['ignore', 'ignore', 'ignore'], env });
+const ls = startLlamaServer(lsPort);
 const lsBase = `http://127.0.0.1:${lsPort}`;
 // Our engine backs its CPU buffers with transparent huge pages (docs/engine.md); llama-server can get them
 // from glibc when told to. Not its default, so the targets compare with the plain one; shown for reference.
 const lsHugePort = 18758;
-const lsHuge = spawn(llamaServerBin, ['-m', modelPath, '-t', String(THREADS), '-c', String(CONTEXT), '-np', String(PARALLEL), '-kvu', '--host', '127.0.0.1', '--port', String(lsHugePort)], {
-  stdio: ['ignore', 'ignore', 'ignore'],
-  env: { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' },
-});
+const lsHuge = startLlamaServer(lsHugePort, { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' });
 const lsHugeBase = `http://127.0.0.1:${lsHugePort}`;
 
 const samples = { engine: [] as Stream[], engineAgg: [] as number[], sse: [] as Stream[], ws: [] as Stream[], agg: [] as number[], lsSse: [] as Stream[], lsAgg: [] as number[], lsHugeSse: [] as Stream[] };

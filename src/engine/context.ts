@@ -14,6 +14,15 @@ import {
 } from './options.js';
 import type { Model } from './model.js';
 
+export interface SequenceCacheState {
+  /** Tokens the sequence holds for prefix reuse. */
+  tokens: number;
+  /** Whether they are in the KV cache now; false when parked in host memory (or empty). */
+  resident: boolean;
+  /** Host memory its parked cache takes; 0 when resident or empty. */
+  parkedBytes: number;
+}
+
 export interface ContextInfo {
   contextSize: number;
   contextSizePerSequence: number;
@@ -273,6 +282,20 @@ export class Context implements AsyncDisposable {
       await ctx.clearSequence(sequence);
       const s = this.#sequences[sequence];
       if (s) s.tokens = new Int32Array();
+    } catch (err) {
+      throw toWestfallError(err);
+    }
+  }
+
+  /**
+   * Where each sequence's cached tokens are. When a generation starts, the other idle sequences' caches
+   * move to host memory ("parked") so that the KV cache holds only what is generating; a later prompt on
+   * a parked sequence brings its cache back instead of evaluating the shared prefix again.
+   */
+  async cacheState(): Promise<SequenceCacheState[]> {
+    const ctx = this.#nativeOrThrow();
+    try {
+      return await ctx.cacheState();
     } catch (err) {
       throw toWestfallError(err);
     }

@@ -1,5 +1,5 @@
 export { loadModel, Model, type ModelInfo, type RenderedChat, type TokenizedChat, type ChatTemplateMessage } from './model.js';
-export { Context, type ContextInfo, type PromptInput } from './context.js';
+export { Context, type ContextInfo, type PromptInput, type SequenceCacheState } from './context.js';
 export { Generation, type GenerationChunk, type GenerationResult, type StopReason } from './generation.js';
 export { ChatSession, ChatReply, type ChatResult } from './chat.js';
 export { systemInfo, setLogHandler, jsonSchemaToGrammar, type SystemInfo, type LogLevel } from './system.js';

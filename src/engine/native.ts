@@ -80,6 +80,7 @@ export interface NativeContext {
   saveState(sequence: number, path: string): Promise<number>;
   loadState(sequence: number, path: string): Promise<Int32Array>;
   clearSequence(sequence: number): Promise<void>;
+  cacheState(): Promise<{ tokens: number; resident: boolean; parkedBytes: number }[]>;
   info(): {
     contextSize: number;
     contextSizePerSequence: number;

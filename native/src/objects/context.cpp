@@ -196,6 +196,7 @@ Napi::Function Context::Init(Napi::Env env) {
       InstanceMethod<&Context::SaveState>("saveState"),
       InstanceMethod<&Context::LoadState>("loadState"),
       InstanceMethod<&Context::ClearSequence>("clearSequence"),
+      InstanceMethod<&Context::CacheState>("cacheState"),
       InstanceMethod<&Context::Info>("info"),
       InstanceMethod<&Context::Dispose>("dispose"),
       InstanceAccessor<&Context::IsDisposed>("disposed"),
@@ -262,6 +263,8 @@ void Context::Start(Napi::Env env, std::shared_ptr<ModelState> model, llama_cont
   n_seq_max_ = llama_n_seq_max(ctx_);
   n_ctx_seq_ = llama_n_ctx_seq(ctx_);
   seq_tokens_.assign(n_seq_max_, {});
+  parked_.assign(n_seq_max_, {});
+  parked_at_.assign(n_seq_max_, 0);
   batch_ = llama_batch_init(static_cast<int32_t>(n_batch_), 0, 1);
   llama_set_abort_callback(ctx_, &Context::AbortCallback, this);
   on_event_ = Napi::Persistent(on_event);
@@ -376,6 +379,7 @@ Napi::Value Context::Embed(const Napi::CallbackInfo& info) {
   }
   return QueueTask(env, [this, tokens]() -> std::function<Napi::Value(Napi::Env)> {
     llama_memory_t mem = llama_get_memory(ctx_);
+    DropParked(0);
     llama_memory_seq_rm(mem, 0, -1, -1);
     seq_tokens_[0].clear();
     batch_.n_tokens = 0;
@@ -424,6 +428,9 @@ Napi::Value Context::SaveState(const Napi::CallbackInfo& info) {
   if (seq < 0 || static_cast<uint32_t>(seq) >= n_seq_max_) throw CodedError(env, "invalid_params", "no such sequence");
   return QueueTask(env, [this, seq, path]() -> std::function<Napi::Value(Napi::Env)> {
     if (SeqBusy(active_, seq)) throw CodedException("invalid_params", "the sequence is generating; save its state after it finishes");
+    if (!Unpark(seq)) {
+      throw CodedException("context_overflow", "the sequence's cache is parked in memory and the KV cache has no room to bring it back while the other generations run; try again when they finish");
+    }
     const auto& tokens = seq_tokens_[seq];
     size_t n = llama_state_seq_save_file(ctx_, path.c_str(), seq, tokens.data(), tokens.size());
     if (n == 0) throw CodedException("native_error", "could not write the state file " + path);
@@ -441,6 +448,7 @@ Napi::Value Context::LoadState(const Napi::CallbackInfo& info) {
   return QueueTask(env, [this, seq, path]() -> std::function<Napi::Value(Napi::Env)> {
     if (SeqBusy(active_, seq)) throw CodedException("invalid_params", "the sequence is generating; load state after it finishes");
     llama_memory_t mem = llama_get_memory(ctx_);
+    DropParked(seq);
     llama_memory_seq_rm(mem, seq, -1, -1);
     seq_tokens_[seq].clear();
     std::vector<llama_token> tokens(n_ctx_seq_);
@@ -462,9 +470,40 @@ Napi::Value Context::ClearSequence(const Napi::CallbackInfo& info) {
   if (seq < 0 || static_cast<uint32_t>(seq) >= n_seq_max_) throw CodedError(env, "invalid_params", "no such sequence");
   return QueueTask(env, [this, seq]() -> std::function<Napi::Value(Napi::Env)> {
     if (SeqBusy(active_, seq)) throw CodedException("invalid_params", "the sequence is generating");
+    DropParked(seq);
     llama_memory_seq_rm(llama_get_memory(ctx_), seq, -1, -1);
     seq_tokens_[seq].clear();
     return [](Napi::Env env) -> Napi::Value { return env.Undefined(); };
+  });
+}
+
+// cacheState() -> Promise<[{ tokens, resident, parkedBytes }]> per sequence, as the decode thread sees it
+// between steps.
+Napi::Value Context::CacheState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env);
+  return QueueTask(env, [this]() -> std::function<Napi::Value(Napi::Env)> {
+    struct Row {
+      size_t tokens;
+      bool resident;
+      size_t parked_bytes;
+    };
+    std::vector<Row> rows;
+    llama_memory_t mem = llama_get_memory(ctx_);
+    for (uint32_t s = 0; s < n_seq_max_; s++) {
+      rows.push_back({seq_tokens_[s].size(), llama_memory_seq_pos_max(mem, static_cast<llama_seq_id>(s)) >= 0, parked_[s].size()});
+    }
+    return [rows](Napi::Env env) -> Napi::Value {
+      Napi::Array a = Napi::Array::New(env, rows.size());
+      for (size_t i = 0; i < rows.size(); i++) {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("tokens", static_cast<double>(rows[i].tokens));
+        o.Set("resident", rows[i].resident);
+        o.Set("parkedBytes", static_cast<double>(rows[i].parked_bytes));
+        a.Set(static_cast<uint32_t>(i), o);
+      }
+      return a;
+    };
   });
 }
 
@@ -517,25 +556,41 @@ void Context::Shutdown() {
 // ---- decode thread ----------------------------------------------------------------------------
 
 void Context::Post(std::unique_ptr<Event> ev, bool urgent) {
-  std::lock_guard<std::mutex> lock(out_mutex_);
-  outbox_.push_back(std::move(ev));
-  ScheduleDrainLocked(urgent);
+  bool call;
+  {
+    std::lock_guard<std::mutex> lock(out_mutex_);
+    outbox_.push_back(std::move(ev));
+    call = DrainDueLocked(urgent);
+  }
+  if (call) ScheduleDrain();
 }
 
 void Context::Flush() {
-  std::lock_guard<std::mutex> lock(out_mutex_);
-  ScheduleDrainLocked(true);
+  bool call;
+  {
+    std::lock_guard<std::mutex> lock(out_mutex_);
+    call = DrainDueLocked(true);
+  }
+  if (call) ScheduleDrain();
 }
 
-void Context::ScheduleDrainLocked(bool urgent) {
+bool Context::DrainDueLocked(bool urgent) {
   // One pending call at a time: while JavaScript is busy, events accumulate in the outbox and are
   // delivered together, so decoding never waits on the JavaScript thread. Text that is not urgent waits
   // for the delivery interval; a later event, or Flush() before a long step, takes it along.
-  if (drain_scheduled_ || !has_tsfn_ || outbox_.empty()) return;
+  if (drain_scheduled_ || !has_tsfn_ || outbox_.empty()) return false;
   int64_t now = NowUs();
-  if (!urgent && now - last_drain_us_ < kDeliveryIntervalUs) return;
+  if (!urgent && now - last_drain_us_ < kDeliveryIntervalUs) return false;
   drain_scheduled_ = true;
   last_drain_us_ = now;
+  return true;
+}
+
+// Called without out_mutex_: the JavaScript thread this wakes takes that lock first thing (DrainEvents),
+// and woken while the decode thread still held it, it blocked, was woken again, and preempted a decode
+// thread twice per delivery (strace showed the convoy). Safe unlocked: only the decode thread calls this,
+// and Shutdown() joins it before the thread-safe function is released.
+void Context::ScheduleDrain() {
   tsfn_.NonBlockingCall([this](Napi::Env env, Napi::Function) { DrainEvents(env); });
 }
 
@@ -653,6 +708,62 @@ void Context::FailJob(Job& job, const std::string& code, const std::string& mess
   Post(std::move(ev), true);
 }
 
+// Parking. Sequences share one (unified) KV cache, and an idle sequence keeps its tokens there so that a
+// follow-up prompt can reuse them. Left in place they cost the ones generating: a batch of several
+// sequences interleaves their cells, so the next lone stream fills the holes one in four across a long
+// span; attention then walks all of it and, from 512 cells, ggml splits it between threads by position,
+// so one thread gets nearly all the real work (a single stream ran 7% slower after four concurrent
+// ones). llama-server moves idle slots to a host-memory prompt cache for the same reason. So when a job
+// starts, every idle sequence's cache is copied to host memory (llama_state_seq_get_data) and removed;
+// a later prompt on that sequence that shares a prefix brings it back (restored contiguously) instead of
+// evaluating it again. Parked copies never hold more than a full KV cache; beyond that the oldest goes.
+void Context::Park(int32_t seq) {
+  auto& tokens = seq_tokens_[seq];
+  llama_memory_t mem = llama_get_memory(ctx_);
+  std::vector<uint8_t> data(llama_state_seq_get_size(ctx_, seq));
+  if (!data.empty() && parked_budget_ == 0) parked_budget_ = (data.size() / std::max<size_t>(tokens.size(), 1) + 1) * llama_n_ctx(ctx_);
+  while (!data.empty() && parked_bytes_ + data.size() > parked_budget_) {
+    int32_t oldest = -1;
+    for (uint32_t s = 0; s < n_seq_max_; s++) {
+      if (!parked_[s].empty() && (oldest < 0 || parked_at_[s] < parked_at_[oldest])) oldest = static_cast<int32_t>(s);
+    }
+    if (oldest < 0) {
+      data.clear();  // larger than the budget on its own: forget it
+      break;
+    }
+    DropParked(oldest);
+  }
+  if (!data.empty() && llama_state_seq_get_data(ctx_, data.data(), data.size(), seq) != data.size()) data.clear();
+  llama_memory_seq_rm(mem, seq, -1, -1);
+  if (data.empty()) {
+    tokens.clear();
+    return;
+  }
+  parked_bytes_ += data.size();
+  parked_at_[seq] = ++park_clock_;
+  parked_[seq] = std::move(data);
+}
+
+bool Context::Unpark(int32_t seq) {
+  auto& data = parked_[seq];
+  if (data.empty()) return true;
+  if (llama_state_seq_set_data(ctx_, data.data(), data.size(), seq) == 0) {
+    llama_memory_seq_rm(llama_get_memory(ctx_), seq, -1, -1);
+    return false;
+  }
+  parked_bytes_ -= data.size();
+  std::vector<uint8_t>().swap(data);
+  return true;
+}
+
+void Context::DropParked(int32_t seq) {
+  auto& data = parked_[seq];
+  if (data.empty()) return;
+  parked_bytes_ -= data.size();
+  std::vector<uint8_t>().swap(data);
+  seq_tokens_[seq].clear();
+}
+
 void Context::AdmitPending() {
   std::deque<std::unique_ptr<Job>> incoming;
   std::vector<uint32_t> cancels;
@@ -662,16 +773,32 @@ void Context::AdmitPending() {
     cancels.swap(cancel_requests_);
   }
   llama_memory_t mem = llama_get_memory(ctx_);
+  std::vector<std::unique_ptr<Job>> admitted;
+  std::vector<bool> busy(n_seq_max_, false);
+  for (auto& job : active_) busy[job->seq] = true;
   for (auto& job : incoming) {
-    if (SeqBusy(active_, job->seq)) {
+    if (busy[job->seq]) {
       FailJob(*job, "invalid_params", "sequence " + std::to_string(job->seq) + " is already generating");
       continue;
     }
+    busy[job->seq] = true;
+    admitted.push_back(std::move(job));
+  }
+  if (!admitted.empty() && n_seq_max_ > 1) {
+    for (uint32_t s = 0; s < n_seq_max_; s++) {
+      if (!busy[s] && parked_[s].empty() && !seq_tokens_[s].empty()) Park(static_cast<int32_t>(s));
+    }
+  }
+  for (auto& job : admitted) {
     // Prefix reuse: keep the cached tokens this prompt starts with, evaluate only the rest. At least one
     // token is always evaluated, since sampling needs fresh logits.
     auto& cached = seq_tokens_[job->seq];
     size_t p = 0;
     while (p < cached.size() && p < job->prompt.size() && cached[p] == job->prompt[p]) p++;
+    if (!parked_[job->seq].empty() && (p == 0 || !Unpark(job->seq))) {
+      DropParked(job->seq);
+      p = 0;
+    }
     if (p >= job->prompt.size()) p = job->prompt.size() - 1;
     if (p < cached.size()) {
       if (!llama_memory_seq_rm(mem, job->seq, static_cast<llama_pos>(p), -1)) {

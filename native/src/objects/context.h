@@ -43,6 +43,7 @@ class Context : public Napi::ObjectWrap<Context> {
   Napi::Value SaveState(const Napi::CallbackInfo& info);
   Napi::Value LoadState(const Napi::CallbackInfo& info);
   Napi::Value ClearSequence(const Napi::CallbackInfo& info);
+  Napi::Value CacheState(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value IsDisposed(const Napi::CallbackInfo& info);
@@ -52,12 +53,18 @@ class Context : public Napi::ObjectWrap<Context> {
   void Run();  // the decode thread
   bool Step();  // one batch; false when there was nothing to do
   void AdmitPending();
+  // Idle sequences are parked: their cache is copied to host memory and removed from the KV cache (see
+  // context.cpp). Decode thread only.
+  void Park(int32_t seq);
+  bool Unpark(int32_t seq);  // false when the KV cache has no contiguous room for it (it stays parked)
+  void DropParked(int32_t seq);  // forgets the parked cache and the tokens it held
   void FinishJob(Job& job, const char* reason);
   void FailJob(Job& job, const std::string& code, const std::string& message);
   void EmitText(Job& job, const std::string& text, bool final);
   void Post(std::unique_ptr<Event> ev, bool urgent);
   void Flush();  // deliver what the outbox holds now, before a long step
-  void ScheduleDrainLocked(bool urgent);
+  bool DrainDueLocked(bool urgent);  // whether a delivery should be scheduled now (out_mutex_ held)
+  void ScheduleDrain();
   void DrainEvents(Napi::Env env);
   // A task runs on the decode thread between batches; its result settles a promise.
   Napi::Value QueueTask(Napi::Env env, std::function<std::function<Napi::Value(Napi::Env)>()> task);
@@ -71,7 +78,12 @@ class Context : public Napi::ObjectWrap<Context> {
   uint32_t n_batch_ = 0;
   uint32_t n_seq_max_ = 1;
   uint32_t n_ctx_seq_ = 0;
-  std::vector<std::vector<llama_token>> seq_tokens_;  // what the KV cache holds per sequence (decode thread)
+  std::vector<std::vector<llama_token>> seq_tokens_;  // what each sequence holds, in the KV cache or parked (decode thread)
+  std::vector<std::vector<uint8_t>> parked_;          // per sequence: its cache while parked, else empty
+  std::vector<uint64_t> parked_at_;                   // when each was parked, to drop the oldest first
+  uint64_t park_clock_ = 0;
+  size_t parked_bytes_ = 0;
+  size_t parked_budget_ = 0;  // at most what a full KV cache holds; set at the first park
   llama_batch batch_{};
 
   std::thread thread_;

@@ -248,6 +248,15 @@ const checks = [
   ['TTFT ≤ llama-server (SSE)', westfall.sse.ttftMs <= llamaServer.sse.ttftMs],
   ['4 streams aggregate ≥ 1.0× llama-server', westfall.aggregate >= llamaServer.aggregate],
 ] as const;
+// Every round measured each engine once, close in time: the share of rounds won says how robust a ratio
+// of medians is on a machine whose speed drifts by ±10% from minute to minute.
+const wins = (a: Stream[], b: Stream[], better: (x: Stream, y: Stream) => boolean) => `${a.filter((x, i) => b[i] && better(x, b[i]!)).length} of ${Math.min(a.length, b.length)}`;
+const faster = (x: Stream, y: Stream) => x.tokensPerSecond > y.tokensPerSecond;
+const sooner = (x: Stream, y: Stream) => x.ttftMs < y.ttftMs;
+const paired = [
+  `Paired rounds against llama-server: one stream SSE faster in ${wins(samples.sse, samples.lsSse, faster)}, WebSocket in ${wins(samples.ws, samples.lsSse, faster)};`,
+  `SSE first token sooner in ${wins(samples.sse, samples.lsSse, sooner)}.`,
+].join(' ');
 const report = [
   '# Server benchmark',
   '',
@@ -261,6 +270,8 @@ at the same time). Each request opens with`,
   table1,
   '',
   table2,
+  '',
+  paired,
   '',
   ...checks.map(([name, ok]) => `- ${ok ? 'met' : 'NOT met'}: ${name}`),
   '',

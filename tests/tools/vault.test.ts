@@ -1,4 +1,6 @@
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isWestfallError } from '../../src/errors.js';
 import { openDatabase, type DB } from '../../src/storage/index.js';
@@ -23,6 +25,7 @@ let dbPath: string;
 let vault: VaultService;
 let cleanup: () => void;
 const MASTER = 'correct horse battery staple';
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 beforeEach(() => {
   const t = tempDir();
@@ -223,5 +226,26 @@ describe('generator and strength', () => {
     expect(strong.score).toBe(4);
     expect(strong.entropyBits).toBeGreaterThan(100);
     expect(checkStrength('john1985', ['john']).score).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('dictionaries', () => {
+  it('load on the first strength check, not when the server starts', () => {
+    // A fresh process: this one has loaded them already. `westfall serve` wires the tools' services and
+    // route plugins from these two modules, the vault's among them.
+    const script = [
+      "import { createRequire } from 'node:module';",
+      "const cache = createRequire(import.meta.url).cache;",
+      "const loaded = () => Object.keys(cache).some((k) => k.includes('@zxcvbn-ts/language-'));",
+      "await import('./src/tools/services.ts');",
+      "await import('./src/server/routes/tool-plugins.ts');",
+      "const atStart = loaded();",
+      "const { checkStrength } = await import('./src/tools/vault/index.ts');",
+      "const score = checkStrength('password123').score;",
+      "console.log(JSON.stringify({ atStart, afterCheck: loaded(), score }));",
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ atStart: false, afterCheck: true, score: 0 });
   });
 });

@@ -10,43 +10,8 @@ import { askConfirm } from '../shared/confirm-dialog.js';
 import { formatDateTime } from '../shared/format.js';
 import { icons } from '../shared/icons.js';
 import { baseStyles } from '../shared/styles.js';
+import type { CopyRequest, GeneratedSecret, VaultEntry, VaultEntrySummary, VaultSearchResult, VaultStatus } from '../../../src/tools/vault/types.js';
 
-export interface VaultStatus {
-  initialized: boolean;
-  unlocked: boolean;
-  entries: number;
-  idleMs: number;
-  lockAt: string | null;
-}
-export interface EntrySummary {
-  id: string;
-  title: string;
-  username: string;
-  url: string;
-  updatedAt: string;
-}
-export interface Entry extends EntrySummary {
-  password: string;
-  notes: string;
-}
-export interface CopyRequest {
-  id: string;
-  entryId: string;
-  title: string;
-  expiresAt: string;
-}
-export interface Strength {
-  score: 0 | 1 | 2 | 3 | 4;
-  label: string;
-  entropyBits: number;
-  crackTime: { offlineSlowHash: string };
-  warning: string;
-}
-interface Generated {
-  password: string;
-  entropyBits: number;
-  strength: Strength;
-}
 
 const REVEAL_MS = 20_000;
 const CLIPBOARD_CLEAR_MS = 30_000;
@@ -72,12 +37,12 @@ export class VaultView extends LitElement {
 
   active = false;
   _status: VaultStatus | null = null;
-  _entries: EntrySummary[] = [];
+  _entries: VaultEntrySummary[] = [];
   _requests: CopyRequest[] = [];
   _query = '';
   /** Entry id → its password, only while the user asked to see it. */
   _revealed = new Map<string, string>();
-  _generated: Generated | null = null;
+  _generated: GeneratedSecret | null = null;
   _showGenerated = false;
   _mode: 'password' | 'passphrase' = 'password';
   _length = 20;
@@ -201,7 +166,7 @@ export class VaultView extends LitElement {
       this._status = await api().get<VaultStatus>('/api/vault/status');
       if (this._status.unlocked) {
         const [entries, requests] = await Promise.all([
-          api().get<{ entries: EntrySummary[] }>('/api/vault/entries', { query: { q: this._query } }),
+          api().get<VaultSearchResult>('/api/vault/entries', { query: { q: this._query } }),
           api().get<{ requests: CopyRequest[] }>('/api/vault/copy-requests'),
         ]);
         this._entries = entries.entries;
@@ -287,7 +252,7 @@ export class VaultView extends LitElement {
         this._mode === 'password'
           ? { mode: 'password', options: { length: this._length, symbols: this._symbols } }
           : { mode: 'passphrase', options: { words: this._words, capitalize: true, includeNumber: true } };
-      this._generated = await api().post<Generated>('/api/vault/generate', body);
+      this._generated = await api().post<GeneratedSecret>('/api/vault/generate', body);
       this._showGenerated = false;
     } catch (err) {
       reportError(err, 'Could not generate a password');
@@ -318,10 +283,10 @@ export class VaultView extends LitElement {
   }
 
   async #entryPassword(id: string): Promise<string> {
-    return (await api().get<Entry>(`/api/vault/entries/${encodeURIComponent(id)}`)).password;
+    return (await api().get<VaultEntry>(`/api/vault/entries/${encodeURIComponent(id)}`)).password;
   }
 
-  async #toggleReveal(entry: EntrySummary): Promise<void> {
+  async #toggleReveal(entry: VaultEntrySummary): Promise<void> {
     const next = new Map(this._revealed);
     if (next.has(entry.id)) next.delete(entry.id);
     else {
@@ -339,7 +304,7 @@ export class VaultView extends LitElement {
     this._revealed = next;
   }
 
-  async #delete(entry: EntrySummary): Promise<void> {
+  async #delete(entry: VaultEntrySummary): Promise<void> {
     if (!(await askConfirm({ title: 'Delete entry', message: `Delete ${entry.title} from the vault? This cannot be undone.`, confirmLabel: 'Delete', danger: true }))) return;
     try {
       await api().delete(`/api/vault/entries/${encodeURIComponent(entry.id)}`);

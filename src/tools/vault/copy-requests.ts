@@ -3,14 +3,9 @@
 // live in memory and expire.
 import { randomUUID } from 'node:crypto';
 import { notFound } from '../errors.js';
+import type { CopyRequest } from './types.js';
 
-export interface CopyRequest {
-  id: string;
-  entryId: string;
-  title: string;
-  createdAt: string;
-  expiresAt: string;
-}
+export type { CopyRequest } from './types.js';
 
 export class CopyRequests {
   readonly #pending = new Map<string, CopyRequest & { expires: number }>();

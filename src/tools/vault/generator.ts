@@ -3,7 +3,8 @@
 // least one character of each class; passphrases draw words from the EFF large word list (7776 words,
 // shipped in @zxcvbn-ts/language-common as 'diceware-common').
 import { randomInt } from 'node:crypto';
-import { dictionary as commonDictionary } from '@zxcvbn-ts/language-common';
+import { createRequire } from 'node:module';
+import type * as Common from '@zxcvbn-ts/language-common';
 import { z } from 'zod';
 import { ToolError } from '../errors.js';
 
@@ -49,8 +50,9 @@ export interface Generated {
 
 let words: readonly string[] | null = null;
 
+/** The EFF word list; the package holds all common dictionaries (~20 MB of heap), so it loads on first use. */
 export function wordList(): readonly string[] {
-  words ??= Object.freeze([...new Set(commonDictionary['diceware-common'])]);
+  words ??= Object.freeze([...new Set((createRequire(import.meta.url)('@zxcvbn-ts/language-common') as typeof Common).dictionary['diceware-common'])]);
   return words;
 }
 

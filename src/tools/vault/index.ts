@@ -18,4 +18,5 @@ export {
   type Generated,
 } from './generator.js';
 export { checkStrength, characterEntropyBits, type StrengthReport } from './strength.js';
+export type { GeneratedSecret, VaultSearchResult } from './types.js';
 export { vaultTools } from './tools.js';

@@ -1,29 +1,29 @@
 // Strength of a password: zxcvbn-ts's estimate (dictionaries, keyboard patterns, dates, l33t) with the
 // English and common dictionaries, plus a character-pool entropy for comparison. Nothing here keeps or
 // logs the password.
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import * as common from '@zxcvbn-ts/language-common';
-import * as en from '@zxcvbn-ts/language-en';
+import { createRequire } from 'node:module';
+import type * as Core from '@zxcvbn-ts/core';
+import type * as Common from '@zxcvbn-ts/language-common';
+import type * as En from '@zxcvbn-ts/language-en';
+import type { StrengthReport } from './types.js';
 
-export interface StrengthReport {
-  /** 0 (too guessable) .. 4 (very unguessable). */
-  score: 0 | 1 | 2 | 3 | 4;
-  label: 'very weak' | 'weak' | 'fair' | 'strong' | 'very strong';
-  /** log10 of the guesses an attacker needs (zxcvbn). */
-  guessesLog10: number;
-  /** Bits of a brute-force search over the character classes used (an upper bound). */
-  entropyBits: number;
-  crackTime: { onlineThrottled: string; offlineSlowHash: string; offlineFastHash: string };
-  warning: string | null;
-  suggestions: string[];
-}
+export type { StrengthReport } from './types.js';
+
+// The dictionaries are 275k strings (~20 MB) on the JavaScript heap, and every full garbage collection
+// walks them: a server that never checks a password paid for them in each GC pause while streaming.
+// They load on the first check instead (the packages are CommonJS, so a synchronous require works).
+const require = createRequire(import.meta.url);
 
 const LABELS = ['very weak', 'weak', 'fair', 'strong', 'very strong'] as const;
 
-let factory: ZxcvbnFactory | null = null;
+let factory: Core.ZxcvbnFactory | null = null;
 
-function zxcvbn(): ZxcvbnFactory {
-  factory ??= new ZxcvbnFactory({
+function zxcvbn(): Core.ZxcvbnFactory {
+  if (factory) return factory;
+  const { ZxcvbnFactory } = require('@zxcvbn-ts/core') as typeof Core;
+  const common = require('@zxcvbn-ts/language-common') as typeof Common;
+  const en = require('@zxcvbn-ts/language-en') as typeof En;
+  factory = new ZxcvbnFactory({
     translations: en.translations,
     graphs: common.adjacencyGraphs,
     dictionary: { ...common.dictionary, ...en.dictionary },

@@ -7,8 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { DB } from '../../storage/index.js';
 import { notFound, ToolError } from '../errors.js';
-import { CopyRequests, type CopyRequest } from './copy-requests.js';
+import { CopyRequests } from './copy-requests.js';
 import { DEFAULT_KDF, checkKdfParams, deriveKey, newSalt, open, seal, verifierMatches, type KdfParams, type Sealed } from './crypto.js';
+import type { CopyRequest, LockReason, VaultEntry, VaultEntrySummary, VaultSearchResult, VaultStatus } from './types.js';
+
+export type { LockReason, VaultEntry, VaultEntrySummary, VaultStatus } from './types.js';
 
 export interface VaultEntryData {
   title: string;
@@ -17,33 +20,6 @@ export interface VaultEntryData {
   url: string;
   notes: string;
 }
-
-/** What may be shown in lists and to the model: no password, no notes. */
-export interface VaultEntrySummary {
-  id: string;
-  title: string;
-  username: string;
-  url: string;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface VaultEntry extends VaultEntrySummary {
-  password: string;
-  notes: string;
-}
-
-export interface VaultStatus {
-  initialized: boolean;
-  unlocked: boolean;
-  entries: number;
-  idleMs: number;
-  /** When the vault locks itself unless used; null while locked. */
-  lockAt: string | null;
-  kdf: { name: 'scrypt'; N: number; r: number; p: number } | null;
-}
-
-export type LockReason = 'manual' | 'idle' | 'closed' | 'password_changed';
 
 export interface VaultEvents {
   locked: [LockReason];
@@ -281,7 +257,7 @@ export class VaultService extends EventEmitter<VaultEvents> {
    * Entries whose title, URL or username contain every word of `query` (all entries without one). A
    * record that fails its integrity check is left out and its id reported in `damaged`.
    */
-  search(query = '', options: { limit?: number } = {}): { entries: VaultEntrySummary[]; damaged: string[] } {
+  search(query = '', options: { limit?: number } = {}): VaultSearchResult {
     const key = this.#requireKey();
     const words = query.toLowerCase().split(/\s+/).filter(Boolean);
     const rows = this.#db.prepare('SELECT * FROM vault_entries').all() as EntryRow[];

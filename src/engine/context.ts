@@ -41,6 +41,9 @@ interface SequenceState {
   // What we believe the native cache holds: used only to route a prompt to the sequence that can reuse
   // the most; the native side keeps the authoritative copy.
   tokens: Int32Array;
+  /** When its last generation ended (a counter): among equal prefixes the latest wins, since the native
+   * side keeps the latest idle sequence in the KV cache and parks the others. */
+  lastUsed: number;
 }
 
 export class Context implements AsyncDisposable {
@@ -49,6 +52,7 @@ export class Context implements AsyncDisposable {
   #native: NativeContext | null;
   #jobs = new Map<number, { gen: Generation; seq: number; prompt: Int32Array }>();
   #sequences: SequenceState[];
+  #useClock = 0;
   #waiting: { prompt: Int32Array; start: (seq: number) => void; gen: Generation }[] = [];
   #onDispose: (ctx: Context) => void;
 
@@ -57,7 +61,7 @@ export class Context implements AsyncDisposable {
     this.model = model;
     this.#native = nativeContext;
     this.info = nativeContext.info();
-    this.#sequences = Array.from({ length: this.info.sequences }, () => ({ busy: false, reserved: false, tokens: new Int32Array() }));
+    this.#sequences = Array.from({ length: this.info.sequences }, () => ({ busy: false, reserved: false, tokens: new Int32Array(), lastUsed: 0 }));
     this.#onDispose = onDispose;
   }
 
@@ -101,6 +105,7 @@ export class Context implements AsyncDisposable {
     const seq = this.#sequences[index];
     if (!seq) return;
     seq.busy = false;
+    seq.lastUsed = ++this.#useClock;
     this.#startWaiting();
   }
 
@@ -121,7 +126,7 @@ export class Context implements AsyncDisposable {
       if (s.busy || s.reserved) return;
       let n = 0;
       while (n < s.tokens.length && n < prompt.length && s.tokens[n] === prompt[n]) n++;
-      if (n > bestShared) {
+      if (n > bestShared || (n === bestShared && s.lastUsed > this.#sequences[best!]!.lastUsed)) {
         best = i;
         bestShared = n;
       }

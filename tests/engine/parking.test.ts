@@ -9,7 +9,6 @@ import { TINY_MODEL } from '../helpers/models.js';
 
 let model: Model;
 let ctx: Context;
-let residentCopy = '';
 const dir = mkdtempSync(path.join(tmpdir(), 'westfall-park-'));
 const greedy = { maxTokens: 12, ignoreEos: true, temperature: 0 } as const;
 const prompts = ['Alpha went to the market', 'Bravo read a long book about ships', 'Charlie', 'Delta and Echo sang'];
@@ -36,21 +35,38 @@ async function alone(first: string, prompt: string): Promise<string> {
 }
 
 describe('parking idle sequences', () => {
-  it('keeps only the generating sequence in the KV cache and parks the others with their tokens', async () => {
+  it('keeps only the latest sequence in the KV cache when idle, the generating one while it runs', async () => {
     await Promise.all(prompts.map((p, i) => ctx.generate(p, { ...greedy, sequence: i }).result));
-    const before = await ctx.cacheState();
-    expect(before.map((s) => s.resident)).toEqual([true, true, true, true]);
-    residentCopy = path.join(dir, 'seq3-resident.bin');
-    await ctx.saveState(residentCopy, { sequence: 3 });
-    expect(before.every((s) => s.tokens >= 12 && s.parkedBytes === 0)).toBe(true);
+    const idle = await ctx.cacheState();
+    expect(idle.filter((s) => s.resident)).toHaveLength(1);
+    expect(idle.every((s) => s.tokens >= 12 && (s.resident ? s.parkedBytes === 0 : s.parkedBytes > 0))).toBe(true);
 
-    await ctx.generate('Foxtrot', { ...greedy, sequence: 0 }).result;
-    const after = await ctx.cacheState();
-    expect(after.map((s) => s.resident)).toEqual([true, false, false, false]);
-    expect(after[0]!.parkedBytes).toBe(0);
+    const gen = ctx.generate('Foxtrot', { maxTokens: 400, ignoreEos: true, temperature: 0, sequence: 0 });
+    const it = gen[Symbol.asyncIterator]();
+    await it.next(); // generating now
+    const running = await ctx.cacheState();
+    gen.abort();
+    await gen.result;
+    expect(running.map((s) => s.resident)).toEqual([true, false, false, false]);
     for (let i = 1; i < 4; i++) {
-      expect(after[i]!.tokens).toBe(before[i]!.tokens);
-      expect(after[i]!.parkedBytes).toBeGreaterThan(0);
+      expect(running[i]!.tokens).toBe(idle[i]!.tokens);
+      expect(running[i]!.parkedBytes).toBeGreaterThan(0);
+    }
+  });
+
+  it('routes a prompt to the latest used of the sequences sharing as much of it', async () => {
+    const c = await model.createContext({ contextSize: 1024, threads: 2, sequences: 2 });
+    try {
+      await c.generate('Kilo', { ...greedy, sequence: 0 }).result;
+      await c.generate('Lima', { ...greedy, sequence: 1 }).result;
+      const before = await c.cacheState();
+      await c.generate('Mike', greedy).result; // shares the BOS token with both
+      const after = await c.cacheState();
+      expect(after[0]!.tokens).toBe(before[0]!.tokens);
+      expect(after[1]!.resident).toBe(true);
+      expect(after[1]!.tokens).toBe(model.tokenize('Mike', { addSpecial: true, parseSpecial: true }).length + greedy.maxTokens - 1);
+    } finally {
+      c.dispose();
     }
   });
 
@@ -74,16 +90,29 @@ describe('parking idle sequences', () => {
   });
 
   it('saves a parked sequence (bringing it back first, unchanged) and clears one', async () => {
-    const file = path.join(dir, 'seq3-parked.bin');
-    const parked = (await ctx.cacheState())[3]!;
-    expect(parked.resident).toBe(false);
-    expect(await ctx.saveState(file, { sequence: 3 })).toBe(parked.tokens);
-    // Parking and bringing back lost nothing: the same cache, byte for byte, as saved before parking.
-    expect(readFileSync(file).equals(readFileSync(residentCopy))).toBe(true);
+    const c = await model.createContext({ contextSize: 1024, threads: 2, sequences: 2 });
+    const resident = path.join(dir, 'resident.bin');
+    const parked = path.join(dir, 'parked.bin');
+    try {
+      const n = (await c.generate(prompts[3]!, { ...greedy, sequence: 1 }).result).usage;
+      expect((await c.cacheState())[1]).toMatchObject({ resident: true });
+      expect(await c.saveState(resident, { sequence: 1 })).toBe(n.promptTokens + n.completionTokens - 1);
+      await c.generate('November', { ...greedy, sequence: 0 }).result;
+      expect((await c.cacheState())[1]).toMatchObject({ resident: false });
+      expect(await c.saveState(parked, { sequence: 1 })).toBe(n.promptTokens + n.completionTokens - 1);
+      // Parking and bringing back lost nothing: the same cache, byte for byte.
+      expect(readFileSync(parked).equals(readFileSync(resident))).toBe(true);
+      await c.generate('Oscar', { ...greedy, sequence: 0 }).result;
+      expect((await c.cacheState())[1]!.parkedBytes).toBeGreaterThan(0);
+      await c.clearSequence(1);
+      expect((await c.cacheState())[1]).toEqual({ tokens: 0, resident: false, parkedBytes: 0 });
+    } finally {
+      c.dispose();
+    }
 
     const other = await model.createContext({ contextSize: 1024, threads: 2 });
     try {
-      expect((await other.loadState(file)).length).toBe(parked.tokens);
+      await other.loadState(parked);
       const prompt = `${prompts[3]} loudly`;
       const r = await other.generate(prompt, greedy).result;
       expect(r.usage.reusedPromptTokens).toBeGreaterThan(0);
@@ -91,11 +120,6 @@ describe('parking idle sequences', () => {
     } finally {
       other.dispose();
     }
-
-    await ctx.generate('Hotel', { ...greedy, sequence: 2 }).result;
-    expect((await ctx.cacheState())[0]!.parkedBytes).toBeGreaterThan(0);
-    await ctx.clearSequence(0);
-    expect((await ctx.cacheState())[0]).toEqual({ tokens: 0, resident: false, parkedBytes: 0 });
   });
 
   it('parked copies never take more than a full KV cache: the oldest is dropped first', async () => {

@@ -58,6 +58,7 @@ class Context : public Napi::ObjectWrap<Context> {
   void Park(int32_t seq);
   bool Unpark(int32_t seq);  // false when the KV cache has no contiguous room for it (it stays parked)
   void DropParked(int32_t seq);  // forgets the parked cache and the tokens it held
+  void ParkWhenIdle();           // with nothing to run: parks all idle sequences but the latest used
   void FinishJob(Job& job, const char* reason);
   void FailJob(Job& job, const std::string& code, const std::string& message);
   void EmitText(Job& job, const std::string& text, bool final);
@@ -81,7 +82,9 @@ class Context : public Napi::ObjectWrap<Context> {
   std::vector<std::vector<llama_token>> seq_tokens_;  // what each sequence holds, in the KV cache or parked (decode thread)
   std::vector<std::vector<uint8_t>> parked_;          // per sequence: its cache while parked, else empty
   std::vector<uint64_t> parked_at_;                   // when each was parked, to drop the oldest first
+  std::vector<uint64_t> last_used_;                   // when each last ended a generation
   uint64_t park_clock_ = 0;
+  uint64_t use_clock_ = 0;
   size_t parked_bytes_ = 0;
   size_t parked_budget_ = 0;  // at most what a full KV cache holds; set at the first park
   llama_batch batch_{};

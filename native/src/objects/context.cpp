@@ -716,10 +716,11 @@ void Context::FailJob(Job& job, const std::string& code, const std::string& mess
 // sequences interleaves their cells, so the next lone stream fills the holes one in four across a long
 // span; attention then walks all of it and, from 512 cells, ggml splits it between threads by position,
 // so one thread gets nearly all the real work (a single stream ran 7% slower after four concurrent
-// ones). llama-server moves idle slots to a host-memory prompt cache for the same reason. So when a job
-// starts, every idle sequence's cache is copied to host memory (llama_state_seq_get_data) and removed;
-// a later prompt on that sequence that shares a prefix brings it back (restored contiguously) instead of
-// evaluating it again. Parked copies never hold more than a full KV cache; beyond that the oldest goes.
+// ones). llama-server moves idle slots to a host-memory prompt cache for the same reason. So idle
+// sequences' caches are copied to host memory (llama_state_seq_get_data) and removed, when the decode
+// thread goes idle (ParkWhenIdle) and when a job starts (AdmitPending); a later prompt on such a sequence
+// that shares a prefix brings it back (restored contiguously) instead of evaluating it again. Parked
+// copies never hold more than a full KV cache; beyond that the oldest goes.
 void Context::Park(int32_t seq) {
   auto& tokens = seq_tokens_[seq];
   llama_memory_t mem = llama_get_memory(ctx_);
@@ -779,10 +780,10 @@ void Context::ParkWhenIdle() {
   }
   int32_t latest = -1;
   for (uint32_t s = 0; s < n_seq_max_; s++) {
-    if (parked_[s].empty() && !seq_tokens_[s].empty() && (latest < 0 || last_used_[s] > last_used_[latest])) latest = static_cast<int32_t>(s);
+    if (InKvCache(s) && (latest < 0 || last_used_[s] > last_used_[latest])) latest = static_cast<int32_t>(s);
   }
   for (uint32_t s = 0; s < n_seq_max_; s++) {
-    if (static_cast<int32_t>(s) != latest && parked_[s].empty() && !seq_tokens_[s].empty()) Park(static_cast<int32_t>(s));
+    if (static_cast<int32_t>(s) != latest && InKvCache(s)) Park(static_cast<int32_t>(s));
   }
 }
 
@@ -808,7 +809,7 @@ void Context::AdmitPending() {
   }
   if (!admitted.empty() && n_seq_max_ > 1) {
     for (uint32_t s = 0; s < n_seq_max_; s++) {
-      if (!busy[s] && parked_[s].empty() && !seq_tokens_[s].empty()) Park(static_cast<int32_t>(s));
+      if (!busy[s] && InKvCache(s)) Park(static_cast<int32_t>(s));
     }
   }
   for (auto& job : admitted) {

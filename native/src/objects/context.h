@@ -59,6 +59,7 @@ class Context : public Napi::ObjectWrap<Context> {
   bool Unpark(int32_t seq);  // false when the KV cache has no contiguous room for it (it stays parked)
   void DropParked(int32_t seq);  // forgets the parked cache and the tokens it held
   void ParkWhenIdle();           // with nothing to run: parks all idle sequences but the latest used
+  bool InKvCache(uint32_t seq) const { return parked_[seq].empty() && !seq_tokens_[seq].empty(); }
   void FinishJob(Job& job, const char* reason);
   void FailJob(Job& job, const std::string& code, const std::string& message);
   void EmitText(Job& job, const std::string& text, bool final);

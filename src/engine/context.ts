@@ -293,9 +293,9 @@ export class Context implements AsyncDisposable {
   }
 
   /**
-   * Where each sequence's cached tokens are. When a generation starts, the other idle sequences' caches
-   * move to host memory ("parked") so that the KV cache holds only what is generating; a later prompt on
-   * a parked sequence brings its cache back instead of evaluating the shared prefix again.
+   * Where each sequence's cached tokens are. Idle sequences' caches move to host memory ("parked") so
+   * that the KV cache holds only what is generating (when idle, all but the latest used one); a later
+   * prompt on a parked sequence brings its cache back instead of evaluating the shared prefix again.
    */
   async cacheState(): Promise<SequenceCacheState[]> {
     const ctx = this.#nativeOrThrow();

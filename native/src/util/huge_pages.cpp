@@ -91,8 +91,7 @@ MappingSnapshot SnapshotMappings() {
   return s;
 }
 
-size_t AdviseNewMappings(const MappingSnapshot& before, bool populate) {
-  size_t advised = 0;
+void AdviseNewMappings(const MappingSnapshot& before, bool populate) {
 #if defined(__linux__)
   std::vector<std::pair<uintptr_t, uintptr_t>> to_populate;
   for (const auto& m : ReadMappings()) {
@@ -118,7 +117,6 @@ size_t AdviseNewMappings(const MappingSnapshot& before, bool populate) {
       uintptr_t e = pe & ~(kHugePage - 1);
       if (e <= s || pe - ps < kMinRegion) continue;
       if (madvise(reinterpret_cast<void*>(s), e - s, MADV_HUGEPAGE) != 0) continue;
-      advised += e - s;
       // A whole new mapping of this size is one of llama.cpp's buffers (malloc serves large blocks with
       // their own mapping); a growing heap or a reservation is left to fault in as it is used.
       if (populate && !m.reserved_after && ps == m.start && pe == m.end && pe - ps >= kMinPopulate) to_populate.emplace_back(ps, pe);
@@ -129,7 +127,6 @@ size_t AdviseNewMappings(const MappingSnapshot& before, bool populate) {
   (void)before;
   (void)populate;
 #endif
-  return advised;
 }
 
 }  // namespace westfall

@@ -26,10 +26,10 @@ bool HugePagesAvailable();
 
 MappingSnapshot SnapshotMappings();
 
-// Advises the private anonymous read-write memory mapped since `before` (regions of at least 4 MiB);
-// returns the bytes advised. With populate, the new mappings that look like whole buffers (16 MiB or
+// Advises the private anonymous read-write memory mapped since `before` (regions of at least 4 MiB).
+// With populate, the new mappings that look like whole buffers (16 MiB or
 // more, not a growing heap) are also faulted in now, on several threads: use it only for buffers that
 // are about to be written in full (the weights), since it commits the memory.
-size_t AdviseNewMappings(const MappingSnapshot& before, bool populate);
+void AdviseNewMappings(const MappingSnapshot& before, bool populate);
 
 }  // namespace westfall

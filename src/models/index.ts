@@ -4,6 +4,8 @@
 import type { ErrorCode } from '../errors.js';
 
 export * from './catalog.js';
+export * from './fit.js';
+export * from './footprint.js';
 export * from './downloader.js';
 export * from './store.js';
 export * from './types.js';

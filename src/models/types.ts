@@ -2,7 +2,7 @@
 // imports these types (type-only) instead of keeping copies that could drift.
 import type { ErrorCode } from '../errors.js';
 import type { ModelStatus } from '../server/schemas.js';
-import type { CatalogEntry } from './catalog.js';
+import type { CatalogEntry } from './catalog-schema.js';
 
 export interface InstalledModel {
   fileName: string;
@@ -67,6 +67,17 @@ export interface ModelsListing {
 
 /** GET /api/models/catalog */
 export interface CatalogListing {
+  /** The catalog's fixed first-run entry. */
   default: string | null;
-  models: (CatalogEntry & { installed: boolean })[];
+  /** The most capable entry that fits this computer (src/models/fit.ts); the smallest when none fits. */
+  recommended: string | null;
+  /** The context (tokens) the entries' memoryBytes are for. */
+  memoryContext: number;
+  machine: {
+    totalMemoryBytes: number;
+    gpuMemoryBytes: number | null;
+    /** What a model may use here; an entry fits when its memoryBytes is at most this. */
+    budgetBytes: number;
+  };
+  models: (CatalogEntry & { installed: boolean; fits: boolean; recommended: boolean })[];
 }

@@ -238,6 +238,13 @@ describe.skipIf(!HAVE_CHROMIUM)('web UI against westfall serve', () => {
       await goTo(page, 'models', 'Models');
       // The first-run offer: nothing is installed in the (empty) models folder.
       await page.locator('[data-testid="first-run"]').waitFor();
+      // The catalog marks one model as recommended for this computer and badges what each does and needs.
+      await page.locator('[data-testid="recommended-mark"]').waitFor();
+      expect(await page.locator('[data-testid="recommended-mark"]').count()).toBe(1);
+      expect(await page.locator('[data-badge="thinks"]').count()).toBeGreaterThan(0);
+      expect(await page.locator('[data-badge="tools"]').count()).toBeGreaterThan(0);
+      expect(await page.locator('[data-badge="memory"]').count()).toBe(await page.locator('wf-catalog-card').count());
+      expect(await page.locator('[data-testid="first-run"]').textContent()).toMatch(/recommended start for this computer/);
       await screenshot(page, 'models-first-run', true);
 
       await page.getByRole('textbox', { name: 'URL' }).fill(`${url}/e2e-tiny.gguf`);

@@ -10,7 +10,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { isWestfallError } from '../../src/errors.js';
 import { MODEL_CATALOG, getDefaultCatalogEntry } from '../../src/models/catalog.js';
 import { partPathOf } from '../../src/models/downloader.js';
-import { MODEL_ERROR_HTTP_STATUS } from '../../src/models/index.js';
+import { fitCatalog } from '../../src/models/fit.js';
+import { MODEL_ERROR_HTTP_STATUS, type CatalogListing } from '../../src/models/index.js';
 import { ModelStore } from '../../src/models/store.js';
 import modelsRoutes, { firstRunStatus, loadedModelPath, type ModelManagerLike } from '../../src/server/routes/models.js';
 import { TINY_MODEL_PATH, TestFileServer, makeTempDir } from './helpers.js';
@@ -66,6 +67,8 @@ beforeEach(async () => {
     catalog: MODEL_CATALOG.map((e) => (e.default ? { ...e, url: server.resolveUrl } : e)),
     download: { progressIntervalMs: 0, retryDelayMs: 10 },
     sseHeartbeatMs: 50,
+    // a fixed machine: the recommendation must not depend on the computer running the tests
+    machineMemory: () => ({ totalBytes: 8 * 2 ** 30, gpuBytes: null }),
   });
   await app.ready();
 });
@@ -104,6 +107,37 @@ describe('/api/models routes', () => {
     expect(cat.json().models.length).toBeGreaterThanOrEqual(8);
     expect(cat.json().models[0]).toHaveProperty('installed', false);
     expect((await firstRunStatus(dir)).firstRun).toBe(true);
+  });
+
+  it('the catalog says per entry whether it fits this machine and which one is recommended', async () => {
+    const body = (await app.inject({ method: 'GET', url: '/api/models/catalog' })).json() as CatalogListing;
+    const fit = fitCatalog(MODEL_CATALOG, { totalBytes: 8 * 2 ** 30 });
+    expect(body).toMatchObject({
+      recommended: fit.recommended,
+      memoryContext: 8192,
+      machine: { totalMemoryBytes: 8 * 2 ** 30, gpuMemoryBytes: null, budgetBytes: fit.budgetBytes },
+    });
+    expect(body.models.map((m) => m.id)).toEqual(MODEL_CATALOG.map((e) => e.id));
+    expect(body.models.filter((m) => m.recommended).map((m) => m.id)).toEqual([fit.recommended]);
+    for (const m of body.models) {
+      expect(m).toMatchObject({ installed: false, fits: m.memoryBytes <= fit.budgetBytes });
+      expect(typeof m.thinks).toBe('boolean');
+      expect(typeof m.toolCalls).toBe('boolean');
+      expect(m.memoryBytes).toBeGreaterThan(m.sizeBytes);
+      expect(m.license.length).toBeGreaterThan(0);
+    }
+    const rec = body.models.find((m) => m.recommended)!;
+    expect(rec).toMatchObject({ fits: true, thinks: true, toolCalls: true });
+
+    // Another machine, another answer: a small one gets the smallest model, marked as not fitting.
+    const small = Fastify();
+    await small.register(modelsRoutes, { config: { modelsDir: dir }, manager, machineMemory: async () => ({ totalBytes: 2 * 2 ** 30 }) });
+    const tiny = (await small.inject({ method: 'GET', url: '/api/models/catalog' })).json() as CatalogListing;
+    await small.close();
+    const smallest = [...MODEL_CATALOG].sort((a, b) => a.memoryBytes - b.memoryBytes)[0]!;
+    expect(tiny.recommended).toBe(smallest.id);
+    expect(tiny.machine).toEqual({ totalMemoryBytes: 2 * 2 ** 30, gpuMemoryBytes: null, budgetBytes: 0 });
+    expect(tiny.models.every((m) => !m.fits)).toBe(true);
   });
 
   it('downloads by URL (202 + id), streams SSE progress ending with verified, then lists and loads the model', async () => {

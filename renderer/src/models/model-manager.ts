@@ -1,14 +1,17 @@
 // <wf-model-manager>: installed models (load with context size and GPU layers, unload, delete), the
-// catalog, downloads with live progress (SSE from /api/models/downloads/:id/events), a download-from-URL
-// form, and the first-run offer of the catalog's default model when nothing is installed.
+// catalog (<wf-model-catalog>: badges, what fits this computer), downloads with live progress (SSE from
+// /api/models/downloads/:id/events), a download-from-URL form, and the first-run offer when nothing is
+// installed: the model recommended for this computer, else the catalog's default.
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
 import { ApiError } from '../api/client.js';
-import type { CatalogModel, CatalogResponse, DownloadRequest, DownloadSnapshot, InstalledModel, ModelsResponse } from '../api/types.js';
+import type { CatalogResponse, DownloadRequest, DownloadSnapshot, InstalledModel, ModelsResponse } from '../api/types.js';
 import { StoreController, api, notify, refreshModelStatus, reportError } from '../store.js';
 import { formatBytes } from '../shared/format.js';
 import { askConfirm } from '../shared/confirm-dialog.js';
 import { baseStyles } from '../shared/styles.js';
+import type { DownloadModelDetail } from './catalog-card.js';
 import './download-progress.js';
+import './model-catalog.js';
 
 export class ModelManager extends LitElement {
   static override properties: PropertyDeclarations = {
@@ -47,20 +50,6 @@ export class ModelManager extends LitElement {
       }
       .first-run {
         border-left: 4px solid var(--wf-accent);
-      }
-      .catalog {
-        display: grid;
-        gap: 0.75rem;
-        grid-template-columns: repeat(auto-fill, minmax(260px, 1fr));
-      }
-      .catalog .card {
-        display: flex;
-        flex-direction: column;
-        gap: 0.35rem;
-      }
-      .catalog .card p {
-        flex: 1;
-        font-size: 0.88rem;
       }
       .downloads {
         display: flex;
@@ -243,20 +232,25 @@ export class ModelManager extends LitElement {
   }
 
   #downloading(fileName: string): boolean {
-    return [...this._downloads.values()].some((d) => d.fileName === fileName && d.state === 'downloading');
+    return this.#downloadingFiles().has(fileName);
+  }
+
+  #downloadingFiles(): Set<string> {
+    return new Set([...this._downloads.values()].filter((d) => d.state === 'downloading').map((d) => d.fileName));
   }
 
   #firstRun() {
     const m = this._models;
     if (!m?.firstRun) return nothing;
-    const def = this._catalog?.models.find((c) => c.id === m.defaultModel) ?? this._catalog?.models.find((c) => c.default);
+    const models = this._catalog?.models;
+    const def = models?.find((c) => c.recommended) ?? models?.find((c) => c.id === m.defaultModel) ?? models?.find((c) => c.default);
     if (!def) return nothing;
     const busy = this.#downloading(def.fileName);
     return html`<section class="card first-run" aria-labelledby="first-run-title" data-testid="first-run">
       <h2 id="first-run-title">Get your first model</h2>
       <p>
-        No model is installed yet. The recommended start is <strong>${def.name}</strong> (${def.parameters}, ${def.quantization}, about
-        ${formatBytes(def.sizeBytes)}): ${def.description}
+        No model is installed yet. The recommended start ${def.recommended ? 'for this computer ' : ''}is <strong>${def.name}</strong> (${def.parameters},
+        ${def.quantization}, about ${formatBytes(def.sizeBytes)}, needs about ${formatBytes(def.memoryBytes)} of memory): ${def.description}
       </p>
       <button class="primary" ?disabled=${busy || this._busy !== null} @click=${() => void this.#download({ catalogId: def.id }, def.name)}>
         ${busy ? 'Downloading…' : `Download ${def.name}`}
@@ -347,23 +341,6 @@ export class ModelManager extends LitElement {
     </section>`;
   }
 
-  #catalogCard(c: CatalogModel) {
-    const busy = this.#downloading(c.fileName);
-    return html`<article class="card" aria-label=${c.name}>
-      <h3>${c.name} ${c.default ? html`<span class="badge ok">recommended</span>` : nothing}</h3>
-      <div class="small muted">${c.parameters} · ${c.quantization} · ${formatBytes(c.sizeBytes)} · ${c.contextLength.toLocaleString()} ctx</div>
-      <p>${c.description}</p>
-      <div class="row">
-        <span class="small muted grow">${c.license}</span>
-        ${c.installed
-          ? html`<span class="badge ok">installed</span>`
-          : html`<button ?disabled=${busy} @click=${() => void this.#download({ catalogId: c.id }, c.name)} aria-label="Download ${c.name}">
-              ${busy ? 'Downloading…' : 'Download'}
-            </button>`}
-      </div>
-    </article>`;
-  }
-
   override render() {
     if (this._unavailable) return html`<div class="view"><h1 tabindex="-1">Models</h1><p class="unavailable">Model management is not available in this backend.</p></div>`;
     const downloads = [...this._downloads.values()].reverse();
@@ -383,7 +360,11 @@ export class ModelManager extends LitElement {
       ${this.#installed()}
       <section aria-labelledby="catalog-title">
         <h2 id="catalog-title">Catalog</h2>
-        <div class="catalog">${(this._catalog?.models ?? []).map((c) => this.#catalogCard(c))}</div>
+        <wf-model-catalog
+          .catalog=${this._catalog}
+          .downloading=${this.#downloadingFiles()}
+          @download-model=${(e: CustomEvent<DownloadModelDetail>) => void this.#download({ catalogId: e.detail.catalogId }, e.detail.name)}
+        ></wf-model-catalog>
       </section>
       <section aria-labelledby="url-title" class="card">
         <h2 id="url-title">Download from a URL</h2>

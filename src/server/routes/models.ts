@@ -11,6 +11,9 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { WestfallError } from '../../errors.js';
 import { MODEL_CATALOG, MODEL_FILE_NAME_RE, SHA256_RE, type CatalogEntry } from '../../models/catalog.js';
+import { detectMachineMemory, fitCatalog, type MachineMemory } from '../../models/fit.js';
+import { TYPICAL_CONTEXT } from '../../models/footprint.js';
+import type { CatalogListing } from '../../models/types.js';
 import {
   ModelStore,
   firstRunStatus,
@@ -44,6 +47,8 @@ export interface ModelsRoutesOptions {
   download?: DownloadDefaults;
   /** Interval of SSE keep-alive comments. Default 15 s. */
   sseHeartbeatMs?: number;
+  /** The memory the catalog's recommendation is for; default: this machine's (tests pass fake sizes). */
+  machineMemory?: () => MachineMemory | Promise<MachineMemory>;
 }
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
@@ -117,6 +122,7 @@ const modelsRoutes: FastifyPluginAsync<ModelsRoutesOptions> = async (app: Fastif
     new ModelStore({ modelsDir: opts.config.modelsDir, catalog, ...(opts.download ? { download: opts.download } : {}) });
   const manager = opts.manager;
   const heartbeatMs = opts.sseHeartbeatMs ?? 15_000;
+  const machineMemory = opts.machineMemory ?? detectMachineMemory;
   const openStreams = new Set<PassThrough>();
 
   // preClose, not onClose: the server waits for open connections before onClose, and an SSE stream stays open
@@ -146,12 +152,22 @@ const modelsRoutes: FastifyPluginAsync<ModelsRoutesOptions> = async (app: Fastif
     };
   });
 
-  app.get('/api/models/catalog', async () => {
-    const installed = new Set((await store.list()).map((m) => m.fileName));
+  app.get('/api/models/catalog', async (): Promise<CatalogListing> => {
+    const [list, machine] = await Promise.all([store.list(), machineMemory()]);
+    const installed = new Set(list.map((m) => m.fileName));
     const def = catalog.find((c) => c.default === true);
+    const fit = fitCatalog(catalog, machine);
     return {
       default: def?.id ?? null,
-      models: catalog.map((c) => ({ ...c, installed: installed.has(c.fileName) })),
+      recommended: fit.recommended,
+      memoryContext: TYPICAL_CONTEXT,
+      machine: { totalMemoryBytes: machine.totalBytes, gpuMemoryBytes: machine.gpuBytes ?? null, budgetBytes: fit.budgetBytes },
+      models: catalog.map((c) => ({
+        ...c,
+        installed: installed.has(c.fileName),
+        fits: fit.fits.get(c.id) === true,
+        recommended: c.id === fit.recommended,
+      })),
     };
   });
 

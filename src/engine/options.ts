@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { WestfallError } from '../errors.js';
+import { checkGrammar, checkJsonSchema, refineWith } from './grammar-check.js';
 
 export const DEFAULTS = {
   contextSize: 4096,
@@ -72,8 +73,10 @@ export const generateParamsSchema = samplingSchema
   .extend({
     maxTokens: z.number().int().min(1).max(1 << 20).default(DEFAULTS.maxTokens),
     stop: z.array(z.string().min(1)).max(16).default([]),
-    grammar: z.string().optional(),
-    jsonSchema: z.record(z.string(), z.unknown()).optional(),
+    // Checked here so that every caller (engine users, /api, /v1, the agent) is covered: some grammars and
+    // schemas hang or abort llama.cpp instead of failing (grammar-check.ts).
+    grammar: z.string().superRefine(refineWith(checkGrammar)).optional(),
+    jsonSchema: z.record(z.string(), z.unknown()).superRefine(refineWith(checkJsonSchema)).optional(),
     sequence: z.number().int().min(0).optional(),
     ignoreEos: z.boolean().default(false),
     renderSpecial: z.boolean().default(false),

@@ -1,4 +1,5 @@
 // Process-wide engine facilities: what the build can run on, and where llama.cpp's log goes.
+import { checkJsonSchema } from './grammar-check.js';
 import { callNative, native, type NativeSystemInfo } from './native.js';
 
 export type SystemInfo = NativeSystemInfo;
@@ -16,5 +17,7 @@ export function setLogHandler(handler: ((level: LogLevel, message: string) => vo
 
 /** GBNF grammar for a JSON schema, as llama.cpp's json-schema-to-grammar converts it. */
 export function jsonSchemaToGrammar(schema: unknown): string {
+  // The converter happily emits grammars that hang or abort llama.cpp for some unsatisfiable schemas.
+  checkJsonSchema(schema);
   return callNative(() => native().jsonSchemaToGrammar(JSON.stringify(schema)));
 }

@@ -1,6 +1,7 @@
 // zod schemas for every request and response of the HTTP API and for the WebSocket protocol. The
 // renderer imports these (and the inferred types) so both sides agree on one definition.
 import { z } from 'zod';
+import { checkGrammar, checkJsonSchema, refineWith } from '../engine/grammar-check.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Shared pieces
@@ -29,7 +30,8 @@ export const toolSchema = z
       .object({
         name: z.string().min(1).max(256),
         description: z.string().optional(),
-        parameters: z.record(z.string(), z.unknown()).optional(),
+        // Tool schemas become grammars too (ours in openai-tools.ts, or the chat template's).
+        parameters: z.record(z.string(), z.unknown()).superRefine(refineWith(checkJsonSchema)).optional(),
         strict: z.boolean().nullish(),
       })
       .loose(),
@@ -51,8 +53,10 @@ export const generationParamsSchema = z
     repeatLastN: z.number().int().min(0).optional(),
     presencePenalty: z.number().min(-10).max(10).optional(),
     frequencyPenalty: z.number().min(-10).max(10).optional(),
-    jsonSchema: z.record(z.string(), z.unknown()).optional(),
-    grammar: z.string().max(1_000_000).optional(),
+    // Refused here, before the request queues, rather than in the engine: some grammars and schemas hang or
+    // abort llama.cpp (engine/grammar-check.ts), and the chat template may convert a schema itself.
+    jsonSchema: z.record(z.string(), z.unknown()).superRefine(refineWith(checkJsonSchema)).optional(),
+    grammar: z.string().max(1_000_000).superRefine(refineWith(checkGrammar)).optional(),
     ignoreEos: z.boolean().optional(),
   })
   .strict()
@@ -314,7 +318,13 @@ export const chatCompletionRequestSchema = z
         z
           .object({
             type: z.literal('json_schema'),
-            json_schema: z.object({ name: z.string(), schema: z.record(z.string(), z.unknown()).optional(), strict: z.boolean().nullish() }).loose(),
+            json_schema: z
+              .object({
+                name: z.string(),
+                schema: z.record(z.string(), z.unknown()).superRefine(refineWith(checkJsonSchema)).optional(),
+                strict: z.boolean().nullish(),
+              })
+              .loose(),
           })
           .loose(),
       ])

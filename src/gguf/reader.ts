@@ -5,6 +5,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { ChunkReader, FormatError, labelText, type Label } from './chunk-reader.js';
 import { WestfallError } from '../errors.js';
+import { checkModelMetadata } from './validate.js';
 import {
   GGML_MAX_DIMS,
   GGML_MAX_NAME,
@@ -167,6 +168,9 @@ class HeaderParser {
       const value = await this.value(type, () => `metadata '${key}'`);
       metadata.set(key, { type, value });
     }
+
+    // Values llama.cpp would abort on (GGML_ASSERT) rather than report.
+    checkModelMetadata(metadata);
 
     let alignment = GGUF_DEFAULT_ALIGNMENT;
     const alignEntry = metadata.get('general.alignment');

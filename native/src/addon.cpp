@@ -10,6 +10,7 @@
 #include "json-schema-to-grammar.h"
 #include "json.h"
 #include "llama.h"
+#include "objects/chat_parser.h"
 #include "objects/context.h"
 #include "objects/model.h"
 #include "util/errors.h"
@@ -78,6 +79,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   llama_backend_init();
   exports.Set("Model", Model::Init(env));
   exports.Set("Context", Context::Init(env));
+  exports.Set("ChatParser", ChatParser::Init(env));
+  exports.Set("createChatParser", Napi::Function::New(env, ChatParser::Create, "createChatParser"));
   exports.Set("loadModel", Napi::Function::New(env, Model::Load, "loadModel"));
   exports.Set("createContext", Napi::Function::New(env, Context::Create, "createContext"));
   exports.Set("setLogCallback", Napi::Function::New(env, SetLogCallback, "setLogCallback"));

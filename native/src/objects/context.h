@@ -62,6 +62,7 @@ class Context : public Napi::ObjectWrap<Context> {
   bool InKvCache(uint32_t seq) const { return parked_[seq].empty() && !seq_tokens_[seq].empty(); }
   void FinishJob(Job& job, const char* reason);
   void FailJob(Job& job, const std::string& code, const std::string& message);
+  void FailActive(const std::string& message);  // after an exception from llama.cpp: every active job
   void EmitText(Job& job, const std::string& text, bool final);
   void Post(std::unique_ptr<Event> ev, bool urgent);
   void Flush();  // deliver what the outbox holds now, before a long step

@@ -7,8 +7,7 @@
 #include <malloc.h>
 #endif
 
-#include "json-schema-to-grammar.h"
-#include "json.h"
+#include "objects/chat_parser.h"
 #include "util/convert.h"
 #include "util/errors.h"
 #include "util/huge_pages.h"
@@ -143,7 +142,7 @@ Napi::Function Model::Init(Napi::Env env) {
       InstanceMethod<&Model::Tokenize>("tokenize"),
       InstanceMethod<&Model::Detokenize>("detokenize"),
       InstanceMethod<&Model::IsEndOfGeneration>("isEndOfGeneration"),
-      InstanceMethod<&Model::ApplyChatTemplate>("applyChatTemplate"),
+      InstanceMethod<&Model::ApplyChatTemplate>("applyChat"),
       InstanceMethod<&Model::Dispose>("dispose"),
       InstanceAccessor<&Model::IsDisposed>("disposed"),
   });
@@ -292,38 +291,13 @@ Napi::Value Model::IsEndOfGeneration(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), llama_vocab_is_eog(llama_model_get_vocab(m), info[0].As<Napi::Number>().Int32Value()));
 }
 
-// applyChatTemplate(messagesJson, { tools?: json, jsonSchema?: json, addGenerationPrompt?: bool })
-//   -> { prompt, additionalStops, grammar, grammarLazy, format }
-// Messages and tools use OpenAI's JSON shapes; llama.cpp's jinja engine renders the model's own template.
+// applyChat(requestJson) -> see objects/chat_parser.h. Messages and tools use OpenAI's JSON shapes;
+// llama.cpp's chat layer renders the model's own template and picks its tool-call and thinking format.
 Napi::Value Model::ApplyChatTemplate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto state = State(env);
-  if (!state->templates) throw CodedError(env, "invalid_params", "this model was loaded without weights (vocabOnly) and has no chat template");
-  if (info.Length() < 1 || !info[0].IsString()) throw CodedError(env, "invalid_params", "messages must be a JSON string");
-  Napi::Object opts = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
-  try {
-    common_chat_templates_inputs in;
-    in.messages = common_chat_msgs_parse_oaicompat(common_json::parse(info[0].As<Napi::String>().Utf8Value()));
-    std::string tools = GetString(opts, "tools", "");
-    if (!tools.empty()) in.tools = common_chat_tools_parse_oaicompat(common_json::parse(tools));
-    in.json_schema = GetString(opts, "jsonSchema", "");
-    in.add_generation_prompt = GetBool(opts, "addGenerationPrompt", true);
-    in.use_jinja = true;
-    common_chat_params out = common_chat_templates_apply(state->templates.get(), in);
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("prompt", out.prompt);
-    Napi::Array stops = Napi::Array::New(env, out.additional_stops.size());
-    for (size_t i = 0; i < out.additional_stops.size(); i++) stops.Set(i, out.additional_stops[i]);
-    o.Set("additionalStops", stops);
-    o.Set("grammar", out.grammar);
-    o.Set("grammarLazy", out.grammar_lazy);
-    o.Set("format", common_chat_format_name(out.format));
-    return o;
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw CodedError(env, "invalid_params", std::string("chat template could not be applied: ") + e.what());
-  }
+  if (info.Length() < 1 || !info[0].IsString()) throw CodedError(env, "invalid_params", "the chat request must be a JSON string");
+  return ApplyChat(env, *state, info[0].As<Napi::String>().Utf8Value());
 }
 
 Napi::Value Model::Dispose(const Napi::CallbackInfo& info) {

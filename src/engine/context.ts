@@ -178,6 +178,12 @@ export class Context implements AsyncDisposable {
       stop: p.stop,
       ignoreEos: p.ignoreEos,
       renderSpecial: p.renderSpecial,
+      grammarLazy: p.grammarLazy,
+      grammarTriggers: p.grammarTriggers,
+      grammarPrefill: p.grammarPrefill,
+      preservedTokens: p.preservedTokens,
+      generationPrompt: p.generationPrompt,
+      reasoningBudget: p.reasoningBudget,
     };
 
     let jobId: number | undefined;

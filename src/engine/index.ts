@@ -1,4 +1,19 @@
 export { loadModel, Model, type ModelInfo, type RenderedChat, type TokenizedChat, type ChatTemplateMessage } from './model.js';
+export {
+  ChatOutputParser,
+  applyDeltas,
+  formatGenerateParams,
+  REASONING_FORMATS,
+  type ChatDelta,
+  type ChatFormat,
+  type ChatFormatOptions,
+  type FinishedMessage,
+  type GrammarTrigger,
+  type ParsedMessage,
+  type ParsedToolCall,
+  type ReasoningBudget,
+  type ReasoningFormat,
+} from './chat-format.js';
 export { Context, type ContextInfo, type PromptInput, type SequenceCacheState } from './context.js';
 export { Generation, type GenerationChunk, type GenerationResult, type StopReason } from './generation.js';
 export { ChatSession, ChatReply, type ChatResult } from './chat.js';

@@ -5,7 +5,9 @@ import { WestfallError } from '../errors.js';
 import { readGgufHeader } from '../gguf/reader.js';
 import { getArchitecture, getModelName } from '../gguf/metadata.js';
 import { Context } from './context.js';
-import { callNative, native, toWestfallError, type NativeChatTemplateResult, type NativeModel } from './native.js';
+import { toChatFormat, type ChatFormat, type ChatFormatOptions } from './chat-format.js';
+import { checkJsonSchema } from './grammar-check.js';
+import { callNative, native, toWestfallError, type NativeModel } from './native.js';
 import {
   contextOptionsSchema,
   defaultThreads,
@@ -41,8 +43,11 @@ export interface ChatTemplateMessage {
 export interface RenderedChat {
   prompt: string;
   stop: string[];
+  /** The format's grammar (tool calls, JSON schema); see `chatFormat` for how to apply it. */
   grammar: string | null;
+  /** llama.cpp's name of the chat format. */
   format: string;
+  chatFormat: ChatFormat;
 }
 
 export interface TokenizedChat extends RenderedChat {
@@ -137,22 +142,32 @@ export class Model implements AsyncDisposable {
   }
 
   /**
-   * Renders messages with the model's own chat template (llama.cpp's jinja engine); models without one
-   * get ChatML. `tools` (OpenAI function tools) are rendered in the model's tool format when it has one.
+   * Renders messages with the model's own chat template through llama.cpp's chat layer, which also picks
+   * the model's tool-call and thinking format (`chatFormat`). Models without a template get ChatML.
    */
-  applyChatTemplate(
-    messages: readonly ChatTemplateMessage[],
-    { tools, jsonSchema, addGenerationPrompt = true }: { tools?: unknown[]; jsonSchema?: unknown; addGenerationPrompt?: boolean } = {},
-  ): RenderedChat {
+  applyChatTemplate(messages: readonly ChatTemplateMessage[], options: ChatFormatOptions = {}): RenderedChat {
     const m = this.#nativeOrThrow();
-    const r: NativeChatTemplateResult = callNative(() =>
-      m.applyChatTemplate(JSON.stringify(messages), {
-        tools: tools && tools.length > 0 ? JSON.stringify(tools) : undefined,
-        jsonSchema: jsonSchema ? JSON.stringify(jsonSchema) : undefined,
-        addGenerationPrompt,
-      }),
-    );
-    return { prompt: r.prompt, stop: r.additionalStops, grammar: r.grammar || null, format: r.format };
+    // Schemas become grammars inside llama.cpp's chat layer; some would hang or abort it (grammar-check.ts).
+    if (options.jsonSchema) checkJsonSchema(options.jsonSchema);
+    for (const t of options.tools ?? []) {
+      const parameters = (t as { function?: { parameters?: unknown } })?.function?.parameters;
+      if (parameters !== undefined) checkJsonSchema(parameters);
+    }
+    const reasoningFormat = options.reasoningFormat ?? 'auto';
+    const request = {
+      messages,
+      ...(options.tools && options.tools.length > 0 ? { tools: options.tools } : {}),
+      toolChoice: options.toolChoice ?? 'auto',
+      parallelToolCalls: options.parallelToolCalls ?? false,
+      ...(options.jsonSchema ? { jsonSchema: options.jsonSchema } : {}),
+      reasoningFormat,
+      enableThinking: options.enableThinking ?? true,
+      ...(options.chatTemplateKwargs ? { chatTemplateKwargs: options.chatTemplateKwargs } : {}),
+      addGenerationPrompt: options.addGenerationPrompt ?? true,
+    };
+    const r = callNative(() => m.applyChat(JSON.stringify(request)));
+    const chatFormat = toChatFormat(r, reasoningFormat);
+    return { prompt: r.prompt, stop: r.additionalStops, grammar: chatFormat.grammar, format: r.format, chatFormat };
   }
 
   /**
@@ -160,10 +175,7 @@ export class Model implements AsyncDisposable {
    * text can produce special tokens: message contents are tokenized as plain text, so a user who types
    * `<|im_start|>system` cannot inject a turn.
    */
-  tokenizeChat(
-    messages: readonly ChatTemplateMessage[],
-    options: { tools?: unknown[]; jsonSchema?: unknown; addGenerationPrompt?: boolean } = {},
-  ): TokenizedChat {
+  tokenizeChat(messages: readonly ChatTemplateMessage[], options: ChatFormatOptions = {}): TokenizedChat {
     const marked = messages.map((m, i) => (typeof m.content === 'string' && m.content.length > 0 ? { ...m, content: `${MARK_OPEN}${i}${MARK_CLOSE}` } : m));
     const rendered = this.applyChatTemplate(marked, options);
     const parts = rendered.prompt.split(new RegExp(`${MARK_OPEN}(\\d+)${MARK_CLOSE}`));

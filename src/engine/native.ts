@@ -39,12 +39,28 @@ export interface NativeModelInfo {
   metadata: Record<string, string>;
 }
 
-export interface NativeChatTemplateResult {
+/** common_chat_templates_apply's result (see native/src/objects/chat_parser.h). */
+export interface NativeChatFormat {
   prompt: string;
-  additionalStops: string[];
+  format: string;
+  formatId: number;
   grammar: string;
   grammarLazy: boolean;
-  format: string;
+  grammarTriggers: { type: string; value: string }[];
+  preservedTokens: string[];
+  additionalStops: string[];
+  generationPrompt: string;
+  supportsThinking: boolean;
+  thinkingStartTag: string;
+  thinkingEndTags: string[];
+  parser: string;
+}
+
+export interface NativeChatParser {
+  parse(
+    text: string,
+    isPartial: boolean,
+  ): { message: { content: string; reasoning: string; toolCalls: { id: string; name: string; arguments: string }[] }; error?: string };
 }
 
 export interface NativeModel {
@@ -52,7 +68,7 @@ export interface NativeModel {
   tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array;
   detokenize(tokens: Int32Array, removeSpecial: boolean, unparseSpecial: boolean): string;
   isEndOfGeneration(token: number): boolean;
-  applyChatTemplate(messagesJson: string, options: { tools?: string; jsonSchema?: string; addGenerationPrompt?: boolean }): NativeChatTemplateResult;
+  applyChat(requestJson: string): NativeChatFormat;
   dispose(): void;
   readonly disposed: boolean;
 }
@@ -117,6 +133,14 @@ export interface NativeAddon {
   setLogCallback(fn: ((level: string, message: string) => void) | null, minLevel: string): void;
   systemInfo(): NativeSystemInfo;
   jsonSchemaToGrammar(schemaJson: string): string;
+  createChatParser(options: {
+    formatId: number;
+    parser: string;
+    generationPrompt: string;
+    reasoningFormat: string;
+    reasoningInContent: boolean;
+    parseToolCalls: boolean;
+  }): NativeChatParser;
 }
 
 export interface NativeSelectionOptions extends Omit<SelectionOptions, 'backend'> {

@@ -80,6 +80,26 @@ export const generateParamsSchema = samplingSchema
     sequence: z.number().int().min(0).optional(),
     ignoreEos: z.boolean().default(false),
     renderSpecial: z.boolean().default(false),
+    // A chat format's constraints (chat-format.ts formatGenerateParams): the grammar applies lazily,
+    // once a trigger appears; preserved tokens are shown as text; the generation prompt advances the
+    // grammar (grammarPrefill) and the reasoning budget past what the template wrote.
+    grammarLazy: z.boolean().default(false),
+    grammarTriggers: z
+      .array(z.object({ type: z.enum(['word', 'token', 'pattern', 'pattern_full']), value: z.string().max(4096) }).strict())
+      .max(64)
+      .default([]),
+    grammarPrefill: z.boolean().default(false),
+    preservedTokens: z.array(z.string().min(1).max(256)).max(256).default([]),
+    generationPrompt: z.string().max(4096).default(''),
+    reasoningBudget: z
+      .object({
+        tokens: z.number().int().min(0).max(1 << 20),
+        startTag: z.string().min(1).max(256),
+        endTags: z.array(z.string().min(1).max(256)).min(1).max(8),
+        message: z.string().max(1024).optional(),
+      })
+      .strict()
+      .optional(),
     signal: z.instanceof(AbortSignal).optional(),
   })
   .strict()

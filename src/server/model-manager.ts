@@ -7,7 +7,10 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import {
+  formatGenerateParams,
   loadModel,
+  type ChatFormat,
+  type ChatFormatOptions,
   type ChatTemplateMessage,
   type Context,
   type GenerateParams,
@@ -15,7 +18,9 @@ import {
   type GenerationChunk,
   type GenerationResult,
   type Model,
+  type ReasoningBudget,
 } from '../engine/index.js';
+import type { FormatGenerateParams } from '../engine/chat-format.js';
 import { autoModelSettings } from '../engine/memory.js';
 import { native } from '../engine/native.js';
 import { WestfallError, isWestfallError } from '../errors.js';
@@ -78,6 +83,8 @@ export interface ManagedResult extends Omit<GenerationResult, 'timings'> {
 export interface ManagedGeneration extends AsyncIterable<GenerationChunk> {
   readonly id: string;
   readonly modelId: string;
+  /** The chat format the reply is in (null for raw completions): read it with ChatOutputParser. */
+  readonly chatFormat: ChatFormat | null;
   readonly result: Promise<ManagedResult>;
   /** Aborted when the client's signal aborts or the server ends the generation. */
   readonly signal: AbortSignal;
@@ -89,8 +96,14 @@ export interface ManagedGeneration extends AsyncIterable<GenerationChunk> {
 export interface ChatJob {
   messages: ChatTemplateMessage[];
   params?: GenerationParams;
-  tools?: unknown[];
-  /** GBNF that constrains the reply (function calling: see openai-tools.ts); wins over params' schema. */
+  /** How the template renders tools, thinking and an answer schema (engine/chat-format.ts). */
+  format?: ChatFormatOptions;
+  /** Caps thinking (for formats with thinking tags); 0 turns it off where the template cannot. */
+  reasoningBudget?: ReasoningBudget | null;
+  /**
+   * GBNF that replaces the format's own constraints: JSON mode for templates without tool support
+   * (tools/tool-format.ts).
+   */
   grammar?: string | null;
   signal?: AbortSignal;
 }
@@ -470,26 +483,39 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
     );
   }
 
-  /** Renders `messages` with the model's chat template and schedules the generation. */
+  /**
+   * Renders `messages` with the model's chat template and schedules the generation, constrained the way
+   * the model's chat format says (a lazy tool-call grammar, an answer schema after any thinking).
+   */
   async chat(job: ChatJob): Promise<ManagedGeneration> {
     return this.#schedule('chat', job.signal, (model) => {
+      // An answer schema goes through the template, so a thinking model thinks first and then answers
+      // in the schema (the format's grammar covers both).
+      const schema = job.params?.jsonSchema;
+      const format: ChatFormatOptions = { ...job.format, ...(schema && !job.format?.jsonSchema ? { jsonSchema: schema } : {}) };
       // tokenizeChat keeps message text from producing special tokens (no role injection by users).
-      const rendered = model.tokenizeChat(job.messages, job.tools && job.tools.length > 0 ? { tools: job.tools } : {});
-      // The template's own tool grammar is meant to be lazy (it applies once a tool call starts), which the
-      // engine does not do; callers that want calls constrained pass their own grammar (openai-tools.ts).
-      return { prompt: rendered.tokens, stop: rendered.stop, grammar: job.grammar ?? null, params: job.params };
+      const rendered = model.tokenizeChat(job.messages, format);
+      const formatParams = job.grammar ? { grammar: job.grammar, preservedTokens: rendered.chatFormat.preservedTokens } : formatGenerateParams(rendered.chatFormat, job.reasoningBudget);
+      const params = schema && job.params ? { ...job.params, jsonSchema: undefined } : job.params;
+      return { prompt: rendered.tokens, stop: rendered.stop, format: formatParams, params, chatFormat: rendered.chatFormat };
     });
   }
 
   /** Schedules a raw text completion. */
   async complete(job: CompletionJob): Promise<ManagedGeneration> {
-    return this.#schedule('completion', job.signal, () => ({ prompt: job.prompt, stop: [], grammar: null, params: job.params }));
+    return this.#schedule('completion', job.signal, () => ({ prompt: job.prompt, stop: [], format: {}, params: job.params, chatFormat: null }));
   }
 
   async #schedule(
     kind: GenerationEvent['kind'],
     signal: AbortSignal | undefined,
-    prepare: (model: Model) => { prompt: string | Int32Array; stop: string[]; grammar: string | null; params: GenerationParams | undefined },
+    prepare: (model: Model) => {
+      prompt: string | Int32Array;
+      stop: string[];
+      format: FormatGenerateParams;
+      params: GenerationParams | undefined;
+      chatFormat: ChatFormat | null;
+    },
   ): Promise<ManagedGeneration> {
     this.#assertAccepting();
     if (signal?.aborted) throw new WestfallError('aborted', 'the request was cancelled');
@@ -510,7 +536,7 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
       const prepared = prepare(model);
       const controller = new AbortController();
       const combined = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
-      const params = this.#engineParams(prepared.params, prepared.stop, prepared.grammar, combined);
+      const params = this.#engineParams(prepared.params, prepared.stop, prepared.format, combined);
       const queueMs = performance.now() - queuedAt;
       const gen: Generation = ctx.generate(prepared.prompt, params);
       const startedAt = performance.now();
@@ -545,6 +571,7 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
       return {
         id,
         modelId,
+        chatFormat: prepared.chatFormat,
         result,
         signal: combined,
         get serverAbortReason() {
@@ -559,7 +586,7 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
     }
   }
 
-  #engineParams(p: GenerationParams | undefined, templateStop: string[], grammar: string | null, signal: AbortSignal): GenerateParams {
+  #engineParams(p: GenerationParams | undefined, templateStop: string[], format: FormatGenerateParams, signal: AbortSignal): GenerateParams {
     const d = this.options.sampling;
     const stop = [...new Set([...templateStop, ...(p?.stop ?? [])])].slice(0, 16);
     const out: GenerateParams = {
@@ -577,7 +604,9 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
     if (p?.presencePenalty !== undefined) out.presencePenalty = p.presencePenalty;
     if (p?.frequencyPenalty !== undefined) out.frequencyPenalty = p.frequencyPenalty;
     if (p?.ignoreEos !== undefined) out.ignoreEos = p.ignoreEos;
-    // The template's grammar (tools, JSON schema) wins; otherwise the caller's grammar or schema.
+    // The chat format's constraints (tools, an answer schema) win; otherwise the caller's grammar or schema.
+    const { grammar, ...rest } = format;
+    Object.assign(out, rest);
     if (grammar) out.grammar = grammar;
     else if (p?.grammar) out.grammar = p.grammar;
     else if (p?.jsonSchema) out.jsonSchema = p.jsonSchema;

@@ -1,22 +1,30 @@
-// Function calling for /v1/chat/completions. The client's functions become a grammar, so that even a weak
-// model can only emit a well-formed call whose arguments match the function's JSON schema (or, with
-// tool_choice "auto", a plain answer); the output is read back into OpenAI's `tool_calls`. It is the
-// agent loop's machinery (tools/tool-grammar.ts, tools/tool-calls.ts) with the client, not the app,
-// running the functions.
-import type { ChatTemplateMessage, Model } from '../engine/index.js';
+// /v1/chat/completions in the model's own chat format: what a request asks (tools and tool_choice,
+// parallel_tool_calls, response_format, reasoning_format, chat_template_kwargs, a thinking budget)
+// becomes the options of llama.cpp's chat layer, which renders the template and picks the format's
+// grammar and parser (native mode); templates without tool support get JSON mode (tools/tool-format.ts).
+// Combinations we cannot serve are a 400 that says why.
+import type { ChatFormatOptions, Model, ReasoningBudget, ReasoningFormat } from '../engine/index.js';
 import { jsonSchemaToGrammar } from '../engine/index.js';
 import { WestfallError, isWestfallError } from '../errors.js';
-import { detectToolFormat, jsonModeSystemPrompt } from '../tools/agent.js';
 import type { JsonSchema, OpenAITool } from '../tools/registry.js';
-import { JsonAnswerStream, parseOutput, type ParsedCall } from '../tools/tool-calls.js';
-import { buildToolGrammar, type ToolChoice, type ToolFormat, type ToolSchemas } from '../tools/tool-grammar.js';
-import type { OpenAIMessage, Tool } from './schemas.js';
+import type { ParsedCall } from '../tools/tool-calls.js';
+import {
+  buildJsonModeGrammar,
+  chooseToolMode,
+  nativeToolOptions,
+  toJsonModeMessages,
+  toNativeMessages,
+  type ToolChoice,
+  type ToolMode,
+  type ToolSchemas,
+  type ToolTurnMessage,
+} from '../tools/tool-format.js';
+import type { ChatCompletionRequest, OpenAIMessage, Tool } from './schemas.js';
 
 // OpenAI's rule for function names.
 const FUNCTION_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 const EMPTY_PARAMETERS: JsonSchema = { type: 'object', properties: {} };
 const DEFAULT_SYSTEM = 'You are a helpful assistant.';
-const TOOL_CALL_OPEN = '<tool_call>';
 
 function invalid(path: string, message: string): WestfallError {
   return new WestfallError('invalid_request', `${path}: ${message}`, { details: { fields: [{ path, message }] } });
@@ -96,77 +104,83 @@ function readWireCall(raw: unknown): { id: string; name: string; arguments: unkn
   return { id: typeof c.id === 'string' ? c.id : '', name, arguments: args };
 }
 
-/** OpenAI messages to what the chat template takes; tool calls carry their arguments as objects. */
-export function toTemplateMessages(messages: readonly OpenAIMessage[]): ChatTemplateMessage[] {
+/** OpenAI messages as one conversation (calls with their arguments as objects, thinking apart). */
+export function toTurnMessages(messages: readonly OpenAIMessage[]): ToolTurnMessage[] {
   return messages.map((m) => {
-    const out: ChatTemplateMessage = { role: m.role === 'developer' ? 'system' : m.role, content: contentText(m.content) };
+    const out: ToolTurnMessage = { role: m.role === 'developer' ? 'system' : m.role, content: contentText(m.content) };
+    if (m.reasoning_content) out.reasoning = m.reasoning_content;
+    if (m.tool_calls && m.tool_calls.length > 0) out.toolCalls = m.tool_calls.map(readWireCall);
+    if (m.tool_call_id) out.toolCallId = m.tool_call_id;
     if (m.name) out.name = m.name;
-    if (m.tool_calls) {
-      // Templates render `arguments | tojson`: a string would appear quoted, unlike what the model emitted.
-      out.tool_calls = m.tool_calls.map((raw) => {
-        const c = readWireCall(raw);
-        return { id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } };
-      });
-    }
-    if (m.tool_call_id) out.tool_call_id = m.tool_call_id;
     return out;
   });
 }
 
-/**
- * JSON mode (templates without tool support): the tools and the reply format go into the system prompt,
- * earlier calls become the JSON the model would have written, results become user messages.
- */
-function toJsonModeMessages(messages: readonly OpenAIMessage[], tools: ClientTools): ChatTemplateMessage[] {
-  const system = messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => contentText(m.content));
-  const out: ChatTemplateMessage[] = [{ role: 'system', content: jsonModeSystemPrompt(system.join('\n\n') || DEFAULT_SYSTEM, tools) }];
-  const callNames = new Map<string, string>();
-  for (const m of messages) {
-    if (m.role === 'system' || m.role === 'developer') continue;
-    if (m.role === 'user') out.push({ role: 'user', content: contentText(m.content) });
-    else if (m.role === 'assistant') {
-      const calls = (m.tool_calls ?? []).map(readWireCall);
-      for (const c of calls) callNames.set(c.id, c.name);
-      const parts = calls.map((c) => JSON.stringify({ tool: c.name, arguments: c.arguments }));
-      if (parts.length === 0) parts.push(JSON.stringify({ answer: contentText(m.content) }));
-      out.push({ role: 'assistant', content: parts.join('\n') });
-    } else {
-      const name = m.name ?? (m.tool_call_id ? callNames.get(m.tool_call_id) : undefined) ?? 'tool';
-      out.push({ role: 'user', content: `Tool result (${name}): ${contentText(m.content)}` });
-    }
-  }
-  return out;
-}
-
-export interface ToolCallPlan {
-  format: ToolFormat;
-  choice: ToolChoice;
-  /** null: unconstrained text (template format with tool_choice "none"). */
+export interface ChatPlan {
+  mode: ToolMode;
+  /** Messages for the chat template. */
+  messages: { role: string; content: string; [key: string]: unknown }[];
+  format: ChatFormatOptions;
+  /** JSON mode's grammar (replaces the format's constraints). */
   grammar: string | null;
-  messages: ChatTemplateMessage[];
-  /** For the chat template (template format only). */
-  templateTools: OpenAITool[] | undefined;
+  reasoningBudget: ReasoningBudget | null;
+  /** Thinking stays in the content while streaming (reasoning_format deepseek-legacy). */
+  reasoningInContent: boolean;
 }
 
-/** How one request with tools is prompted and constrained for this model. */
-export function planToolCalls(model: Model, rawTools: readonly Tool[], rawChoice: unknown, messages: readonly OpenAIMessage[]): ToolCallPlan {
+function enableThinkingFrom(kwargs: Record<string, unknown> | null | undefined): boolean | undefined {
+  const v = kwargs?.enable_thinking;
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') throw invalid('chat_template_kwargs.enable_thinking', 'must be a boolean');
+  return v;
+}
+
+/** How one chat completion request is rendered and constrained for this model. */
+export function planChat(model: Model, body: ChatCompletionRequest): ChatPlan {
+  const rawTools = body.tools ?? [];
   const tools = new ClientTools(rawTools);
-  const choice = parseToolChoice(rawChoice, tools.names.length > 0);
-  const format = detectToolFormat(model, tools);
-  let grammar: string | null;
-  try {
-    grammar = buildToolGrammar({ registry: tools, format, choice, toGrammar: jsonSchemaToGrammar });
-  } catch (err) {
-    if (isWestfallError(err) && err.code === 'invalid_request') throw err;
-    throw invalid('tools', `a function's parameters could not be turned into a grammar: ${(err as Error).message}`);
+  const choice = parseToolChoice(body.tool_choice, tools.names.length > 0);
+  const callsWanted = tools.names.length > 0 && choice !== 'none';
+  const rf = body.response_format;
+  const jsonSchema: unknown = rf?.type === 'json_object' ? { type: 'object' } : rf?.type === 'json_schema' ? ((rf.json_schema as { schema?: unknown }).schema ?? { type: 'object' }) : undefined;
+  if (jsonSchema && callsWanted) {
+    throw invalid('response_format', 'a JSON response format cannot be combined with tools (use tool_choice "none", or leave out response_format)');
   }
-  return {
-    format,
-    choice,
-    grammar,
-    messages: format === 'template' ? toTemplateMessages(messages) : toJsonModeMessages(messages, tools),
-    templateTools: format === 'template' ? tools.openAITools() : undefined,
+  const reasoningFormat: ReasoningFormat = body.reasoning_format ?? 'auto';
+  const kwargs: Record<string, unknown> = { ...(body.chat_template_kwargs ?? {}) };
+  let enableThinking = enableThinkingFrom(body.chat_template_kwargs);
+  if (body.reasoning_effort === 'none') {
+    enableThinking = false;
+  } else if (body.reasoning_effort) {
+    kwargs.reasoning_effort = body.reasoning_effort;
+  }
+  delete kwargs.enable_thinking;
+  const budgetTokens = body.reasoning_budget_tokens ?? body.thinking_budget_tokens ?? -1;
+  const reasoningBudget: ReasoningBudget | null =
+    budgetTokens >= 0 ? { tokens: budgetTokens, ...(body.reasoning_budget_message ? { message: body.reasoning_budget_message } : {}) } : null;
+
+  const history = toTurnMessages(body.messages);
+  const mode = callsWanted ? chooseToolMode(model, tools.openAITools()) : 'native';
+  const common: ChatFormatOptions = {
+    reasoningFormat,
+    ...(enableThinking !== undefined ? { enableThinking } : {}),
+    ...(Object.keys(kwargs).length > 0 ? { chatTemplateKwargs: kwargs } : {}),
+    ...(jsonSchema ? { jsonSchema } : {}),
   };
+  const reasoningInContent = body.stream === true && reasoningFormat === 'deepseek-legacy';
+  if (mode === 'json') {
+    let grammar: string;
+    try {
+      grammar = buildJsonModeGrammar({ registry: tools, choice, toGrammar: jsonSchemaToGrammar });
+    } catch (err) {
+      if (isWestfallError(err) && err.code === 'invalid_request') throw err;
+      throw invalid('tools', `a function's parameters could not be turned into a grammar: ${(err as Error).message}`);
+    }
+    return { mode, messages: toJsonModeMessages(history, tools, DEFAULT_SYSTEM), format: common, grammar, reasoningBudget, reasoningInContent };
+  }
+  // tool_choice "none" still shows the model the tools, as OpenAI does; it just may not call them.
+  const toolOptions = tools.names.length > 0 ? nativeToolOptions(tools, choice, body.parallel_tool_calls ?? true) : {};
+  return { mode, messages: toNativeMessages(history), format: { ...common, ...toolOptions }, grammar: null, reasoningBudget, reasoningInContent };
 }
 
 /** A call in OpenAI's wire shape (arguments as a JSON string). */
@@ -178,64 +192,4 @@ export interface WireToolCall {
 
 export function toWireCall(c: ParsedCall): WireToolCall {
   return { id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments ?? {}) } };
-}
-
-/** The reply of a finished generation: text and/or calls. */
-export function readReply(text: string, format: ToolFormat): { content: string | null; toolCalls: WireToolCall[] } {
-  const parsed = parseOutput(text, format);
-  if (parsed.calls.length === 0) {
-    // An answer, or a call cut off by max_tokens: the text is the reply, as generated (and as streamed);
-    // JSON mode's answer is decoded from its {"answer": ...} wrapper.
-    return { content: format === 'json' && parsed.invalid.length === 0 ? parsed.content : text, toolCalls: [] };
-  }
-  return { content: parsed.content === '' ? null : parsed.content, toolCalls: parsed.calls.map(toWireCall) };
-}
-
-/**
- * Splits a streamed reply into what can be shown at once and what must wait for the end: an answer
- * streams as it is generated; a tool call is only known complete (and valid) at the end.
- */
-export class ReplyStream {
-  readonly #format: ToolFormat;
-  readonly #json: JsonAnswerStream | null;
-  #decided: 'text' | 'call' | null = null;
-  #held = '';
-  #sent = '';
-
-  constructor(format: ToolFormat) {
-    this.#format = format;
-    this.#json = format === 'json' ? new JsonAnswerStream() : null;
-  }
-
-  /** Text to stream now for this chunk of model output. */
-  push(chunk: string): string {
-    const out = this.#next(chunk);
-    this.#sent += out;
-    return out;
-  }
-
-  /** At the end: the calls, or the part of the reply's text not streamed yet. */
-  finish(text: string): { rest: string; toolCalls: WireToolCall[] } {
-    const reply = readReply(text, this.#format);
-    if (reply.toolCalls.length > 0) return { rest: '', toolCalls: reply.toolCalls };
-    // Template format streams the raw text; JSON mode streams the decoded answer.
-    const full = this.#format === 'template' || reply.content === null ? text : reply.content;
-    return { rest: full.startsWith(this.#sent) ? full.slice(this.#sent.length) : '', toolCalls: [] };
-  }
-
-  #next(chunk: string): string {
-    if (this.#json) return this.#json.push(chunk);
-    if (this.#decided === 'text') return chunk;
-    if (this.#decided === 'call') return '';
-    this.#held += chunk;
-    const start = this.#held.trimStart();
-    if (start === '') return '';
-    // The grammar admits a call only as the whole reply, starting with "<tool_call>"; anything else is text.
-    if (start.length < TOOL_CALL_OPEN.length && TOOL_CALL_OPEN.startsWith(start)) return '';
-    this.#decided = start.startsWith(TOOL_CALL_OPEN) ? 'call' : 'text';
-    if (this.#decided === 'call') return '';
-    const out = this.#held;
-    this.#held = '';
-    return out;
-  }
 }

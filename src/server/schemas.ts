@@ -198,11 +198,25 @@ export type SystemResponse = z.infer<typeof systemResponseSchema>;
 // ---------------------------------------------------------------------------------------------------
 // POST /api/llm/chat
 
+/**
+ * Thinking, for models that think: `enabled` false switches it off where the template can (elsewhere a
+ * budget of 0 ends it at once); `budget` caps it in tokens; `format` 'none' leaves it in the answer.
+ */
+export const thinkingSchema = z
+  .object({
+    enabled: z.boolean().optional(),
+    budget: z.number().int().min(0).max(1 << 20).nullable().optional(),
+    format: z.enum(['none', 'auto', 'deepseek', 'deepseek-legacy']).optional(),
+  })
+  .strict();
+export type ThinkingOptions = z.infer<typeof thinkingSchema>;
+
 export const chatRequestSchema = z
   .object({
     messages: messagesSchema,
     params: generationParamsSchema.optional(),
     tools: z.array(toolSchema).max(128).optional(),
+    thinking: thinkingSchema.optional(),
   })
   .strict();
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
@@ -210,7 +224,9 @@ export type ChatRequest = z.infer<typeof chatRequestSchema>;
 export const chatResponseSchema = z.object({
   id: z.string(),
   model: z.string(),
-  message: z.object({ role: z.literal('assistant'), content: z.string() }),
+  message: z.object({ role: z.literal('assistant'), content: z.string(), reasoning: z.string().optional() }),
+  /** Set when the model's output did not follow its format (it is then returned as plain content). */
+  warning: z.string().optional(),
   stopReason: stopReasonSchema,
   usage: usageSchema,
   timings: timingsSchema,
@@ -222,7 +238,8 @@ export type ChatResponse = z.infer<typeof chatResponseSchema>;
 //
 // client → server: {type:'chat', id, messages, params?, tools?} starts a generation under the client's id
 //                  (unique among the socket's requests in flight); {type:'cancel', id} stops it.
-// server → client: {type:'token', id, text} for each piece of text; then exactly one of
+// server → client: {type:'token', id, text} for each piece of answer text, {type:'reasoning', id, text}
+//                  for each piece of thinking (models that think; see `thinking`); then exactly one of
 //                  {type:'done', id, usage, timings, stopReason} (stopReason 'aborted' after a cancel) or
 //                  {type:'error', id, error:{code, message, details?}}. An error without id concerns the
 //                  socket (a message that is not JSON or has no valid id). On shutdown every request in
@@ -240,6 +257,7 @@ export const wsChatMessageSchema = z
     messages: messagesSchema,
     params: generationParamsSchema.optional(),
     tools: z.array(toolSchema).max(128).optional(),
+    thinking: thinkingSchema.optional(),
   })
   .strict();
 export const wsCancelMessageSchema = z.object({ type: z.literal('cancel'), id: requestIdSchema }).strict();
@@ -249,20 +267,24 @@ export type WsCancelMessage = z.infer<typeof wsCancelMessageSchema>;
 export type WsClientMessage = z.infer<typeof wsClientMessageSchema>;
 
 export const wsTokenMessageSchema = z.object({ type: z.literal('token'), id: requestIdSchema, text: z.string() });
+export const wsReasoningMessageSchema = z.object({ type: z.literal('reasoning'), id: requestIdSchema, text: z.string() });
 export const wsDoneMessageSchema = z.object({
   type: z.literal('done'),
   id: requestIdSchema,
   usage: usageSchema,
   timings: timingsSchema,
   stopReason: stopReasonSchema,
+  /** Set when the model's output did not follow its format (it was then sent as plain text). */
+  warning: z.string().optional(),
 });
 export const wsErrorMessageSchema = z.object({
   type: z.literal('error'),
   id: requestIdSchema.optional(),
   error: errorInfoSchema,
 });
-export const wsServerMessageSchema = z.discriminatedUnion('type', [wsTokenMessageSchema, wsDoneMessageSchema, wsErrorMessageSchema]);
+export const wsServerMessageSchema = z.discriminatedUnion('type', [wsTokenMessageSchema, wsReasoningMessageSchema, wsDoneMessageSchema, wsErrorMessageSchema]);
 export type WsTokenMessage = z.infer<typeof wsTokenMessageSchema>;
+export type WsReasoningMessage = z.infer<typeof wsReasoningMessageSchema>;
 export type WsDoneMessage = z.infer<typeof wsDoneMessageSchema>;
 export type WsErrorMessage = z.infer<typeof wsErrorMessageSchema>;
 export type WsServerMessage = z.infer<typeof wsServerMessageSchema>;
@@ -280,7 +302,9 @@ export const openAIMessageSchema = z
     role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
     content: z.union([z.string(), z.array(openAIContentPartSchema)]).nullish(),
     name: z.string().optional(),
-    tool_calls: z.array(z.unknown()).optional(),
+    // An assistant turn's thinking (llama-server's field); the template decides whether it is shown again.
+    reasoning_content: z.string().nullish(),
+    tool_calls: z.array(z.unknown()).nullish(),
     tool_call_id: z.string().optional(),
   })
   .loose();
@@ -331,7 +355,16 @@ export const chatCompletionRequestSchema = z
       .nullish(),
     tools: z.array(toolSchema).max(128).nullish(),
     tool_choice: z.unknown().optional(),
+    parallel_tool_calls: z.boolean().nullish(),
     logprobs: z.literal(false, { error: 'logprobs are not supported' }).nullish(),
+    // llama-server's extensions for thinking models, with its names and defaults.
+    reasoning_format: z.enum(['none', 'auto', 'deepseek', 'deepseek-legacy']).nullish(),
+    chat_template_kwargs: z.record(z.string(), z.unknown()).nullish(),
+    reasoning_effort: z.enum(['none', 'minimal', 'low', 'medium', 'high']).nullish(),
+    /** Thinking tokens at most (-1: no limit); `thinking_budget_tokens` is accepted too. */
+    reasoning_budget_tokens: z.number().int().min(-1).max(1 << 20).nullish(),
+    thinking_budget_tokens: z.number().int().min(-1).max(1 << 20).nullish(),
+    reasoning_budget_message: z.string().max(1024).nullish(),
   })
   .loose();
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
@@ -382,13 +415,21 @@ export const chatCompletionSchema = z.object({
   choices: z.array(
     z.object({
       index: z.number().int(),
-      message: z.object({ role: z.literal('assistant'), content: z.string().nullable(), refusal: z.null(), tool_calls: z.array(wireToolCallSchema).optional() }),
+      message: z.object({
+        role: z.literal('assistant'),
+        content: z.string().nullable(),
+        reasoning_content: z.string().optional(),
+        refusal: z.null(),
+        tool_calls: z.array(wireToolCallSchema).optional(),
+      }),
       logprobs: z.null(),
       finish_reason: finishReasonSchema,
     }),
   ),
   usage: openAIUsageSchema,
   system_fingerprint: z.string(),
+  /** Set when the model's output did not follow its format (it is then returned as plain content). */
+  warning: z.string().optional(),
 });
 export type ChatCompletion = z.infer<typeof chatCompletionSchema>;
 
@@ -403,8 +444,19 @@ export const chatCompletionChunkSchema = z.object({
       index: z.number().int(),
       delta: z.object({
         role: z.literal('assistant').optional(),
-        content: z.string().optional(),
-        tool_calls: z.array(wireToolCallSchema.extend({ index: z.number().int() })).optional(),
+        content: z.string().nullable().optional(),
+        reasoning_content: z.string().optional(),
+        // The first delta of a call carries its id and name, the later ones argument fragments only.
+        tool_calls: z
+          .array(
+            z.object({
+              index: z.number().int(),
+              id: z.string().optional(),
+              type: z.literal('function').optional(),
+              function: z.object({ name: z.string().optional(), arguments: z.string().optional() }),
+            }),
+          )
+          .optional(),
       }),
       logprobs: z.null(),
       finish_reason: finishReasonSchema,

@@ -17,6 +17,10 @@ export interface StoredToolCall {
 export interface NewMessage {
   role: MessageRole;
   content: string;
+  /** For role 'assistant': its thinking, apart from the answer. */
+  reasoning?: string;
+  /** For role 'assistant': how long it thought (ms). */
+  thinkingMs?: number;
   toolCalls?: StoredToolCall[];
   /** For role 'tool': the call this result answers. */
   toolCallId?: string;
@@ -64,6 +68,8 @@ interface MessageRow {
   tool_calls: string | null;
   tool_call_id: string | null;
   name: string | null;
+  reasoning: string | null;
+  thinking_ms: number | null;
   created_at: number;
 }
 
@@ -78,6 +84,8 @@ function toMessage(r: MessageRow): StoredMessage {
   if (r.tool_calls !== null) m.toolCalls = JSON.parse(r.tool_calls) as StoredToolCall[];
   if (r.tool_call_id !== null) m.toolCallId = r.tool_call_id;
   if (r.name !== null) m.name = r.name;
+  if (r.reasoning !== null) m.reasoning = r.reasoning;
+  if (r.thinking_ms !== null) m.thinkingMs = r.thinking_ms;
   return m;
 }
 
@@ -209,7 +217,7 @@ export class ConversationStore {
 
   messages(id: string): StoredMessage[] {
     const rows = this.#db
-      .prepare('SELECT id, seq, role, content, tool_calls, tool_call_id, name, created_at FROM messages WHERE conversation_id = ? ORDER BY seq')
+      .prepare('SELECT id, seq, role, content, tool_calls, tool_call_id, name, reasoning, thinking_ms, created_at FROM messages WHERE conversation_id = ? ORDER BY seq')
       .all(id) as MessageRow[];
     return rows.map(toMessage);
   }
@@ -217,8 +225,8 @@ export class ConversationStore {
   /** Appends messages in one transaction (all or none) and touches the conversation. */
   append(id: string, messages: readonly NewMessage[]): StoredMessage[] {
     const insert = this.#db.prepare(
-      `INSERT INTO messages (conversation_id, seq, role, content, tool_calls, tool_call_id, name, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, seq, role, content, tool_calls, tool_call_id, name, created_at`,
+      `INSERT INTO messages (conversation_id, seq, role, content, tool_calls, tool_call_id, name, reasoning, thinking_ms, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, seq, role, content, tool_calls, tool_call_id, name, reasoning, thinking_ms, created_at`,
     );
     return this.#db.transaction(() => {
       this.get(id);
@@ -234,6 +242,8 @@ export class ConversationStore {
           m.toolCalls && m.toolCalls.length > 0 ? JSON.stringify(m.toolCalls) : null,
           m.toolCallId ?? null,
           m.name ?? null,
+          m.reasoning ? m.reasoning : null,
+          m.thinkingMs ?? null,
           now,
         ) as MessageRow;
         out.push(toMessage(row));

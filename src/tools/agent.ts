@@ -1,26 +1,36 @@
-// The tool-calling chat loop. Each step renders the conversation with the model's chat template (tools
-// offered in its own format when the template supports them), generates under a grammar that only admits
-// a final answer or a call matching a tool's JSON schema, validates the calls with the tools' zod schemas,
-// runs them (a call of a tool that writes data waits for the user's confirmation through `confirm`),
-// feeds the results back as `tool` messages and continues, up to `maxSteps` generations; the last step
-// may only answer. Everything streams as events, and the conversation, tool calls and results included,
-// is saved in the conversation store.
+// The tool-calling chat loop. Each step renders the conversation with the model's chat template; the
+// tools are offered in the model's own format (llama.cpp's chat layer picks it and constrains calls with
+// its grammar), or in JSON mode for templates without tool support (tool-format.ts). The reply is read
+// as it streams (reply-reader.ts): thinking and answer text go out as events, calls are validated with
+// the tools' zod schemas and run — read-only ones together, each one that writes data after the user
+// confirms through `confirm` — and the results are fed back as `tool` messages, up to `maxSteps`
+// generations; the last step may only answer. The conversation (thinking, calls and results included) is
+// saved in the conversation store.
 import { randomUUID } from 'node:crypto';
-import type { Context, Model } from '../engine/index.js';
+import { formatGenerateParams, type ChatFormat, type ChatFormatOptions, type Context, type Model, type ReasoningBudget } from '../engine/index.js';
 import { jsonSchemaToGrammar } from '../engine/index.js';
 import { WestfallError } from '../errors.js';
 import type { ConversationStore, NewMessage, StoredToolCall } from '../storage/index.js';
 import { ToolError } from './errors.js';
 import { toolErrorResult, type OpenAITool, type ToolRegistry } from './registry.js';
-import { JsonAnswerStream, parseOutput, type ParsedCall } from './tool-calls.js';
-import { buildToolGrammar, type SchemaToGrammar, type ToolChoice, type ToolFormat, type ToolSchemas } from './tool-grammar.js';
+import { ReplyReader } from './reply-reader.js';
+import {
+  buildJsonModeGrammar,
+  chooseToolMode,
+  nativeToolOptions,
+  toJsonModeMessages,
+  toNativeMessages,
+  type SchemaToGrammar,
+  type ToolChoice,
+  type ToolMode,
+} from './tool-format.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Messages and events
 
 export type AgentRole = 'system' | 'user' | 'assistant' | 'tool';
 
-/** A message as chat templates take it (OpenAI shape: tool_calls, tool_call_id). */
+/** A message as chat templates take it (OpenAI shape: tool_calls, tool_call_id, reasoning_content). */
 export interface TemplateMessage {
   role: string;
   content: string;
@@ -36,6 +46,10 @@ export interface ToolCall {
 export interface AgentMessage {
   role: AgentRole;
   content: string;
+  /** Assistant: its thinking, kept apart from the answer. */
+  reasoning?: string;
+  /** Assistant: how long it thought, in milliseconds. */
+  thinkingMs?: number;
   /** Assistant: the calls it made. */
   toolCalls?: ToolCall[];
   /** Tool: the call this result answers. */
@@ -68,18 +82,23 @@ export interface AgentResult {
   messages: AgentMessage[];
   steps: number;
   toolCalls: number;
-  format: ToolFormat;
+  /** native: the model's own tool format; json: JSON mode (templates without tool support). */
+  mode: ToolMode;
   stopReason: AgentStopReason;
   usage: AgentUsage;
 }
 
 export type AgentEvent =
   | { type: 'token'; step: number; text: string }
+  /** Thinking text, as it streams (shown apart from the answer). */
+  | { type: 'reasoning'; step: number; text: string }
   | { type: 'tool_call'; step: number; call: ToolCall; mutates: boolean }
   | { type: 'confirmation_required'; step: number; confirmation: ConfirmationRequest }
   | { type: 'tool_result'; step: number; callId: string; name: string; ok: boolean; result: unknown }
   /** Output that tried to call a tool but could not be read (cut off, bad JSON); the model is told and retries. */
   | { type: 'invalid_tool_call'; step: number; raw: string; error: string }
+  /** The output did not follow the model's format and was taken as plain text. */
+  | { type: 'format_warning'; step: number; message: string }
   | { type: 'done'; result: AgentResult };
 
 // ---------------------------------------------------------------------------------------------------
@@ -90,8 +109,10 @@ export type AgentEvent =
 
 export interface AgentGenerateRequest {
   messages: TemplateMessage[];
-  /** OpenAI-style tools, rendered by the template (template format only). */
-  tools?: OpenAITool[];
+  /** Tools, tool choice and thinking, for the template (native mode). */
+  format: ChatFormatOptions;
+  reasoningBudget?: ReasoningBudget | null;
+  /** JSON mode's grammar (replaces the format's own constraints). */
   grammar?: string;
   maxTokens: number;
   temperature: number;
@@ -102,6 +123,8 @@ export interface AgentGenerateRequest {
 }
 
 export interface AgentGeneration extends AsyncIterable<{ text: string }> {
+  /** The chat format the reply is in. */
+  readonly chatFormat: ChatFormat | null;
   result: Promise<{ text: string; stopReason: string; usage: { promptTokens: number; completionTokens: number } }>;
 }
 
@@ -116,17 +139,19 @@ export function contextBackend(ctx: Context): AgentBackend {
   return {
     model: () => ctx.model,
     generate: async (r) => {
-      const chat = ctx.model.tokenizeChat(r.messages, r.tools && r.tools.length > 0 ? { tools: r.tools } : {});
-      return ctx.generate(chat.tokens, {
+      const chat = ctx.model.tokenizeChat(r.messages, r.format);
+      const format = r.grammar ? { grammar: r.grammar } : formatGenerateParams(chat.chatFormat, r.reasoningBudget);
+      const gen = ctx.generate(chat.tokens, {
         maxTokens: r.maxTokens,
         temperature: r.temperature,
         stop: chat.stop.slice(0, 16),
-        ...(r.grammar ? { grammar: r.grammar } : {}),
+        ...format,
         ...(r.topK !== undefined ? { topK: r.topK } : {}),
         ...(r.topP !== undefined ? { topP: r.topP } : {}),
         ...(r.seed !== undefined ? { seed: r.seed } : {}),
         ...(r.signal ? { signal: r.signal } : {}),
       });
+      return Object.assign(gen, { chatFormat: chat.chatFormat });
     },
   };
 }
@@ -136,8 +161,10 @@ export interface ManagerLike {
   readonly model: Model | null;
   chat(job: {
     messages: TemplateMessage[];
-    tools?: unknown[];
-    params?: { grammar?: string; maxTokens?: number; temperature?: number; topK?: number; topP?: number; seed?: number };
+    format?: ChatFormatOptions;
+    reasoningBudget?: ReasoningBudget | null;
+    grammar?: string | null;
+    params?: { maxTokens?: number; temperature?: number; topK?: number; topP?: number; seed?: number };
     signal?: AbortSignal;
   }): Promise<AgentGeneration & { serverAbortReason?: unknown }>;
 }
@@ -154,11 +181,12 @@ export function managerBackend(manager: ManagerLike | null | undefined): AgentBa
       if (!manager) throw new WestfallError('model_not_loaded', 'no model is loaded; load one to chat with tools');
       return manager.chat({
         messages: r.messages,
-        ...(r.tools && r.tools.length > 0 ? { tools: r.tools } : {}),
+        format: r.format,
+        ...(r.reasoningBudget ? { reasoningBudget: r.reasoningBudget } : {}),
+        ...(r.grammar ? { grammar: r.grammar } : {}),
         params: {
           maxTokens: r.maxTokens,
           temperature: r.temperature,
-          ...(r.grammar ? { grammar: r.grammar } : {}),
           ...(r.topK !== undefined ? { topK: r.topK } : {}),
           ...(r.topP !== undefined ? { topP: r.topP } : {}),
           ...(r.seed !== undefined ? { seed: r.seed } : {}),
@@ -184,8 +212,8 @@ export interface AgentOptions {
   conversationId?: string;
   /** Only these tools are offered (default: every tool of the registry). */
   tools?: string[];
-  /** 'auto' (default): the template's format when it supports tools, else JSON. */
-  format?: ToolFormat | 'auto';
+  /** 'auto' (default): the model's own tool format where its template has one, else JSON mode. */
+  mode?: ToolMode | 'auto';
   /** Choice for the first step (default 'auto'); later steps are 'auto', the last one 'none'. */
   toolChoice?: ToolChoice;
   /** Generations per run (default 5). */
@@ -194,6 +222,11 @@ export interface AgentOptions {
   confirm?: (request: ConfirmationRequest) => Promise<boolean>;
   systemPrompt?: string;
   params?: { maxTokens?: number; temperature?: number; topK?: number; topP?: number; seed?: number };
+  /**
+   * Thinking, for models that think: off (where the template can switch it off; elsewhere a budget of
+   * 0 ends it at once), and a cap in tokens per step.
+   */
+  thinking?: { enabled?: boolean; budget?: number | null };
   /** Longest tool result (JSON characters) fed back to the model (default 8000). */
   maxResultChars?: number;
   signal?: AbortSignal;
@@ -209,57 +242,9 @@ export const DEFAULT_SYSTEM_PROMPT =
 // ---------------------------------------------------------------------------------------------------
 // Rendering
 
-
-/** Whether the model's template renders tools in the `<tool_call>` (Hermes/Qwen) style. */
-export function detectToolFormat(model: Model, registry: ToolSchemas): ToolFormat {
-  const template = model.info.chatTemplate ?? '';
-  if (!template.includes('<tool_call>') || registry.names.length === 0) return 'json';
-  try {
-    const tool = registry.openAITools()[0]!;
-    const r = model.applyChatTemplate([{ role: 'user', content: 'x' }], { tools: [tool] });
-    return r.prompt.includes(tool.function.name) ? 'template' : 'json';
-  } catch {
-    return 'json';
-  }
-}
-
-/** The system prompt for JSON mode: the tools and the reply format, for templates without tool support. */
-export function jsonModeSystemPrompt(base: string, registry: ToolSchemas): string {
-  if (registry.names.length === 0) return `${base}\n\nReply with one JSON object: {"answer": "<your reply>"}.`;
-  const tools = registry.openAITools().map((t) => JSON.stringify({ name: t.function.name, description: t.function.description, parameters: t.function.parameters }));
-  return (
-    `${base}\n\n# Tools\n${tools.join('\n')}\n\n` +
-    'Reply with exactly one JSON object: either {"tool": "<tool name>", "arguments": {...}} to call a tool, ' +
-    'or {"answer": "<your reply to the user>"}. Tool results come back as messages starting with "Tool result".'
-  );
-}
-
-export function renderMessages(history: readonly AgentMessage[], format: ToolFormat, system: string): TemplateMessage[] {
-  const out: TemplateMessage[] = [{ role: 'system', content: system }];
-  for (const m of history) {
-    if (m.role === 'system') {
-      out.push({ role: 'system', content: m.content });
-    } else if (m.role === 'user') {
-      out.push({ role: 'user', content: m.content });
-    } else if (m.role === 'assistant') {
-      if (format === 'template') {
-        const msg: TemplateMessage = { role: 'assistant', content: m.content };
-        if (m.toolCalls && m.toolCalls.length > 0) {
-          msg.tool_calls = m.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }));
-        }
-        out.push(msg);
-      } else {
-        const parts = (m.toolCalls ?? []).map((c) => JSON.stringify({ tool: c.name, arguments: c.arguments }));
-        if (parts.length === 0) parts.push(JSON.stringify({ answer: m.content }));
-        out.push({ role: 'assistant', content: parts.join('\n') });
-      }
-    } else if (format === 'template') {
-      out.push({ role: 'tool', content: m.content, ...(m.toolCallId ? { tool_call_id: m.toolCallId } : {}), ...(m.name ? { name: m.name } : {}) });
-    } else {
-      out.push({ role: 'user', content: `Tool result (${m.name ?? 'tool'}): ${m.content}` });
-    }
-  }
-  return out;
+export function renderMessages(history: readonly AgentMessage[], mode: ToolMode, system: string, registry: ToolRegistry): TemplateMessage[] {
+  if (mode === 'json') return toJsonModeMessages(history, registry, system);
+  return toNativeMessages([{ role: 'system', content: system }, ...history]);
 }
 
 function resultText(result: unknown, max: number): string {
@@ -276,6 +261,8 @@ function toStored(m: AgentMessage): NewMessage {
   return {
     role: m.role,
     content: m.content,
+    ...(m.reasoning ? { reasoning: m.reasoning } : {}),
+    ...(m.thinkingMs !== undefined ? { thinkingMs: m.thinkingMs } : {}),
     ...(m.toolCalls && m.toolCalls.length > 0 ? { toolCalls: m.toolCalls.map((c): StoredToolCall => ({ id: c.id, name: c.name, arguments: c.arguments })) } : {}),
     ...(m.toolCallId !== undefined ? { toolCallId: m.toolCallId } : {}),
     ...(m.name !== undefined ? { name: m.name } : {}),
@@ -291,6 +278,12 @@ function titleFrom(messages: readonly AgentMessage[]): string {
 // ---------------------------------------------------------------------------------------------------
 // The loop
 
+interface CallOutcome {
+  call: ToolCall;
+  ok: boolean;
+  result: unknown;
+}
+
 /** Runs the agent; iterate the events (the generator's return value is the result, also in `done`). */
 export async function* runAgent(options: AgentOptions): AsyncGenerator<AgentEvent, AgentResult, void> {
   const registry = options.tools ? options.registry.subset(options.tools) : options.registry;
@@ -301,9 +294,13 @@ export async function* runAgent(options: AgentOptions): AsyncGenerator<AgentEven
   const maxResultChars = options.maxResultChars ?? 8000;
   const params = { maxTokens: 512, temperature: 0.3, ...options.params };
   const model = options.backend.model();
-  const format: ToolFormat = !options.format || options.format === 'auto' ? detectToolFormat(model, registry) : options.format;
-  const system = format === 'json' ? jsonModeSystemPrompt(options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT, registry) : (options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT);
-  const openAITools = registry.openAITools();
+  const openAITools: OpenAITool[] = registry.openAITools();
+  const mode: ToolMode = !options.mode || options.mode === 'auto' ? chooseToolMode(model, openAITools) : options.mode;
+  const system = options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT;
+  const thinkingEnabled = options.thinking?.enabled ?? true;
+  // Off where the template cannot switch thinking off: a budget of 0 closes the block at once.
+  const budgetTokens = thinkingEnabled ? (options.thinking?.budget ?? null) : 0;
+  const reasoningBudget = budgetTokens === null ? null : { tokens: budgetTokens };
 
   // The conversation so far, and where this run's messages are saved.
   const store = options.store;
@@ -317,6 +314,7 @@ export async function* runAgent(options: AgentOptions): AsyncGenerator<AgentEven
         history.push({
           role: m.role,
           content: m.content,
+          ...(m.reasoning ? { reasoning: m.reasoning } : {}),
           ...(m.toolCalls ? { toolCalls: m.toolCalls } : {}),
           ...(m.toolCallId ? { toolCallId: m.toolCallId } : {}),
           ...(m.name ? { name: m.name } : {}),
@@ -342,7 +340,7 @@ export async function* runAgent(options: AgentOptions): AsyncGenerator<AgentEven
     messages: added,
     steps,
     toolCalls,
-    format,
+    mode,
     stopReason,
     usage,
   });
@@ -350,11 +348,14 @@ export async function* runAgent(options: AgentOptions): AsyncGenerator<AgentEven
   for (let step = 1; step <= maxSteps; step++) {
     const firstChoice = options.toolChoice ?? 'auto';
     const choice: ToolChoice = firstChoice === 'none' || step === maxSteps ? 'none' : step === 1 ? firstChoice : 'auto';
-    const grammar = buildToolGrammar({ registry, format, choice, toGrammar });
     const gen = await options.backend.generate({
-      messages: renderMessages(history, format, system),
-      ...(format === 'template' && openAITools.length > 0 ? { tools: openAITools } : {}),
-      ...(grammar ? { grammar } : {}),
+      messages: renderMessages(history, mode, system, registry),
+      format: {
+        ...(mode === 'native' ? nativeToolOptions(registry, choice, true) : {}),
+        enableThinking: thinkingEnabled,
+      },
+      ...(reasoningBudget ? { reasoningBudget } : {}),
+      ...(mode === 'json' ? { grammar: buildJsonModeGrammar({ registry, choice, toGrammar }) } : {}),
       maxTokens: params.maxTokens,
       temperature: params.temperature,
       ...(params.topK !== undefined ? { topK: params.topK } : {}),
@@ -363,26 +364,21 @@ export async function* runAgent(options: AgentOptions): AsyncGenerator<AgentEven
       ...(options.signal ? { signal: options.signal } : {}),
     });
 
-    // Stream answer text as it comes; tool-call text is not streamed (it arrives as a tool_call event).
-    const answerStream = format === 'json' && grammar ? new JsonAnswerStream() : null;
-    let lead = '';
-    let streaming: boolean | null = null;
-    for await (const chunk of gen) {
-      if (answerStream) {
-        const text = answerStream.push(chunk.text);
-        if (text) yield { type: 'token', step, text };
-        continue;
+    // Thinking and answer text stream as they come; a call arrives whole, as a tool_call event.
+    const reader = new ReplyReader(mode, gen.chatFormat);
+    const started = performance.now();
+    let thinkingMs: number | undefined;
+    const emit = function* (deltas: ReturnType<ReplyReader['push']>): Generator<AgentEvent> {
+      for (const d of deltas) {
+        if (d.type === 'reasoning') {
+          thinkingMs = Math.round(performance.now() - started);
+          yield { type: 'reasoning', step, text: d.text };
+        } else if (d.type === 'content') {
+          yield { type: 'token', step, text: d.text };
+        }
       }
-      if (streaming === null) {
-        lead += chunk.text;
-        const first = lead.trimStart()[0];
-        if (first === undefined) continue;
-        streaming = first !== '<';
-        if (streaming) yield { type: 'token', step, text: lead };
-      } else if (streaming) {
-        yield { type: 'token', step, text: chunk.text };
-      }
-    }
+    };
+    for await (const chunk of gen) yield* emit(reader.push(chunk.text));
     const r = await gen.result;
     const serverAbort = (gen as { serverAbortReason?: unknown }).serverAbortReason;
     if (serverAbort) throw serverAbort;
@@ -395,10 +391,13 @@ export async function* runAgent(options: AgentOptions): AsyncGenerator<AgentEven
       yield { type: 'done', result };
       return result;
     }
-    const parsed = parseOutput(r.text, format);
+    const { reply: parsed, deltas } = reader.finish();
+    yield* emit(deltas);
+    if (parsed.warning) yield { type: 'format_warning', step, message: parsed.warning };
+    const thought = parsed.reasoning ? { reasoning: parsed.reasoning, ...(thinkingMs !== undefined ? { thinkingMs } : {}) } : {};
 
     if (parsed.calls.length === 0 && parsed.invalid.length === 0) {
-      save({ role: 'assistant', content: parsed.content });
+      save({ role: 'assistant', content: parsed.content, ...thought });
       const reason: AgentStopReason =
         r.stopReason === 'max_tokens' ? 'max_tokens' : r.stopReason === 'context_full' ? 'context_full' : step === maxSteps && maxSteps > 1 ? 'step_limit' : 'answer';
       const result = finish(parsed.content, reason, step);
@@ -408,50 +407,68 @@ export async function* runAgent(options: AgentOptions): AsyncGenerator<AgentEven
 
     for (const bad of parsed.invalid) yield { type: 'invalid_tool_call', step, raw: bad.raw.slice(0, 2000), error: bad.error };
     if (parsed.calls.length === 0) {
-      // Only unreadable calls: say so and let the model try again.
-      save({ role: 'assistant', content: r.text.trim() });
-      save({ role: 'system', content: `Your tool call could not be read (${parsed.invalid.map((i) => i.error).join('; ')}). Reply with one valid tool call or an answer.` });
+      // Only unreadable calls: say so and let the model try again (as a user turn: templates accept a
+      // system message only at the start).
+      save({ role: 'assistant', content: r.text.trim(), ...thought });
+      save({ role: 'user', content: `Your tool call could not be read (${parsed.invalid.map((i) => i.error).join('; ')}). Reply with one valid tool call or an answer.` });
       continue;
     }
 
-    const calls: ToolCall[] = parsed.calls.map((c: ParsedCall) => ({ id: c.id, name: c.name, arguments: c.arguments }));
-    save({ role: 'assistant', content: parsed.content, toolCalls: calls });
-    for (const call of calls) {
-      toolCalls++;
-      const known = registry.has(call.name);
-      const tool = known ? registry.get(call.name) : null;
-      yield { type: 'tool_call', step, call, mutates: tool?.mutates ?? false };
-      let ok = false;
-      let result: unknown;
+    const calls: ToolCall[] = parsed.calls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments }));
+    save({ role: 'assistant', content: parsed.content, ...thought, toolCalls: calls });
+    toolCalls += calls.length;
+    for (const call of calls) yield { type: 'tool_call', step, call, mutates: registry.has(call.name) ? registry.get(call.name).mutates : false };
+
+    // Read-only calls run together; each call that writes data waits for its own confirmation, in order.
+    const context = { caller: 'model' as const, ...(conversationId ? { conversationId } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+    const run = async (call: ToolCall): Promise<CallOutcome> => {
       try {
-        if (!tool) throw new ToolError('tool_not_found', `no tool named ${JSON.stringify(call.name)}; available: ${registry.names.join(', ')}`);
+        const tool = registry.get(call.name);
         const args = registry.parseArguments(call.name, call.arguments);
-        let approved = true;
-        if (tool.mutates) {
-          const confirmation: ConfirmationRequest = {
-            id: randomUUID(),
-            call,
-            tool: { name: tool.name, description: tool.description },
-            ...(conversationId ? { conversationId } : {}),
-          };
-          // Asked before the event goes out, so an app that answers at once finds the request pending.
-          const answer = options.confirm ? options.confirm(confirmation) : Promise.resolve(false);
-          answer.catch(() => {});
-          yield { type: 'confirmation_required', step, confirmation };
-          approved = await answer.catch(() => false);
-        }
-        if (!approved) {
-          result = { error: { code: 'declined', message: 'the user did not approve this action; do not retry it unless asked' } };
-        } else {
-          result = await tool.handler(args, { caller: 'model', ...(conversationId ? { conversationId } : {}), ...(options.signal ? { signal: options.signal } : {}) });
-          ok = true;
-        }
+        return { call, ok: true, result: await tool.handler(args, context) };
       } catch (err) {
         // A coded error reaches the model with its code and message; anything else only as "the tool failed".
-        result = toolErrorResult(err);
+        return { call, ok: false, result: toolErrorResult(err) };
       }
-      yield { type: 'tool_result', step, callId: call.id, name: call.name, ok, result };
-      save({ role: 'tool', content: resultText(result, maxResultChars), toolCallId: call.id, name: call.name });
+    };
+    const outcomes = new Map<string, CallOutcome>();
+    const readOnly = calls.filter((c) => registry.has(c.name) && !registry.get(c.name).mutates);
+    const parallel = Promise.all(readOnly.map(run));
+    for (const call of calls) {
+      if (readOnly.includes(call)) continue;
+      if (!registry.has(call.name)) {
+        const err = new ToolError('tool_not_found', `no tool named ${JSON.stringify(call.name)}; available: ${registry.names.join(', ')}`);
+        outcomes.set(call.id, { call, ok: false, result: toolErrorResult(err) });
+        continue;
+      }
+      const tool = registry.get(call.name);
+      try {
+        registry.parseArguments(call.name, call.arguments);
+      } catch (err) {
+        outcomes.set(call.id, { call, ok: false, result: toolErrorResult(err) });
+        continue;
+      }
+      const confirmation: ConfirmationRequest = {
+        id: randomUUID(),
+        call,
+        tool: { name: tool.name, description: tool.description },
+        ...(conversationId ? { conversationId } : {}),
+      };
+      // Asked before the event goes out, so an app that answers at once finds the request pending.
+      const answer = options.confirm ? options.confirm(confirmation) : Promise.resolve(false);
+      answer.catch(() => {});
+      yield { type: 'confirmation_required', step, confirmation };
+      const approved = await answer.catch(() => false);
+      outcomes.set(
+        call.id,
+        approved ? await run(call) : { call, ok: false, result: { error: { code: 'declined', message: 'the user did not approve this action; do not retry it unless asked' } } },
+      );
+    }
+    for (const o of await parallel) outcomes.set(o.call.id, o);
+    for (const call of calls) {
+      const o = outcomes.get(call.id)!;
+      yield { type: 'tool_result', step, callId: call.id, name: call.name, ok: o.ok, result: o.result };
+      save({ role: 'tool', content: resultText(o.result, maxResultChars), toolCallId: call.id, name: call.name });
     }
     if (options.signal?.aborted) {
       const result = finish('', 'aborted', step);

@@ -19,8 +19,6 @@ export {
   runAgentToEnd,
   contextBackend,
   managerBackend,
-  detectToolFormat,
-  jsonModeSystemPrompt,
   renderMessages,
   DEFAULT_SYSTEM_PROMPT,
   type AgentOptions,
@@ -38,8 +36,23 @@ export {
   type ManagerLike,
   type ToolCall,
 } from './agent.js';
-export { buildToolGrammar, callSchema, ANSWER_SCHEMA, type ToolChoice, type ToolFormat, type SchemaToGrammar, type ToolSchemas } from './tool-grammar.js';
-export { parseOutput, JsonAnswerStream, type ParsedCall, type ParsedOutput } from './tool-calls.js';
+export {
+  buildJsonModeGrammar,
+  callSchema,
+  chooseToolMode,
+  jsonModeSystemPrompt,
+  nativeToolOptions,
+  toJsonModeMessages,
+  toNativeMessages,
+  ANSWER_SCHEMA,
+  type ToolChoice,
+  type ToolMode,
+  type ToolTurnMessage,
+  type SchemaToGrammar,
+  type ToolSchemas,
+} from './tool-format.js';
+export { parseJsonModeOutput, readNativeCalls, JsonAnswerStream, type ParsedCall, type ParsedOutput } from './tool-calls.js';
+export { ReplyReader, type ReadReply } from './reply-reader.js';
 export { Confirmations } from './confirmations.js';
 export { ToolError, notFound } from './errors.js';
 export * as finance from './finance/index.js';

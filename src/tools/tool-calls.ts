@@ -1,7 +1,8 @@
-// Reading tool calls out of model output, in both formats of tool-grammar.ts, and streaming the text of
-// a JSON-mode answer as it is generated.
+// Reading tool calls out of model output: the calls llama.cpp's chat parser found in a model's own format
+// (their arguments are JSON text), and JSON mode's reply (tool-format.ts), whose answer text also streams
+// as it is generated.
 import { randomUUID } from 'node:crypto';
-import type { ToolFormat } from './tool-grammar.js';
+import type { ParsedToolCall } from '../engine/index.js';
 
 export interface ParsedCall {
   id: string;
@@ -19,6 +20,28 @@ export interface ParsedOutput {
 
 export function newCallId(): string {
   return `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
+}
+
+/** The calls of a parsed native reply; arguments that are not a JSON object are reported, not run. */
+export function readNativeCalls(calls: readonly ParsedToolCall[]): { calls: ParsedCall[]; invalid: { raw: string; error: string }[] } {
+  const out: { calls: ParsedCall[]; invalid: { raw: string; error: string }[] } = { calls: [], invalid: [] };
+  for (const c of calls) {
+    if (!c.name) {
+      out.invalid.push({ raw: c.arguments, error: 'the call has no name' });
+      continue;
+    }
+    let args: unknown = {};
+    if (c.arguments.trim() !== '') {
+      try {
+        args = JSON.parse(c.arguments);
+      } catch (err) {
+        out.invalid.push({ raw: `${c.name}(${c.arguments})`, error: `the arguments are not valid JSON: ${(err as Error).message}` });
+        continue;
+      }
+    }
+    out.calls.push({ id: c.id || newCallId(), name: c.name, arguments: args });
+  }
+  return out;
 }
 
 function readCall(raw: string, nameKey: 'name' | 'tool'): ParsedCall | { error: string } {
@@ -43,28 +66,9 @@ function readCall(raw: string, nameKey: 'name' | 'tool'): ParsedCall | { error: 
   return { id: newCallId(), name, arguments: args };
 }
 
-const TAGGED = /<tool_call>\s*([\s\S]*?)\s*<\/tool_call>/g;
-
-export function parseOutput(text: string, format: ToolFormat): ParsedOutput {
+/** Reads a JSON-mode reply (tool-format.ts): an answer, a call, or what could not be read. */
+export function parseJsonModeOutput(text: string): ParsedOutput {
   const out: ParsedOutput = { content: '', calls: [], invalid: [] };
-  if (format === 'template') {
-    const first = text.indexOf('<tool_call>');
-    if (first < 0) {
-      out.content = text.trim();
-      return out;
-    }
-    out.content = text.slice(0, first).trim();
-    let matched = false;
-    for (const m of text.matchAll(TAGGED)) {
-      matched = true;
-      const c = readCall(m[1]!, 'name');
-      if ('error' in c) out.invalid.push({ raw: m[1]!, error: c.error });
-      else out.calls.push(c);
-    }
-    if (!matched) out.invalid.push({ raw: text.slice(first), error: 'the tool call is incomplete (no closing </tool_call>)' });
-    return out;
-  }
-  // json
   const trimmed = text.trim();
   let obj: unknown;
   try {

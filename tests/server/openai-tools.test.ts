@@ -1,6 +1,6 @@
-// Function calling on /v1/chat/completions with the official `openai` client: the client's functions
-// constrain the reply (a grammar built from their JSON schemas), so even the random-weight test model
-// returns well-formed tool_calls whose arguments match the schema.
+// Function calling on /v1/chat/completions with the official `openai` client, in the model's own format
+// (the test model carries Qwen2.5's template): llama.cpp's format grammar constrains a call to the
+// functions' JSON schemas, so even the random-weight test model returns well-formed tool_calls.
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,26 +90,40 @@ describe('/v1 function calling with the openai client', () => {
   });
 
   it('streams calls as tool_calls deltas that the client assembles', async () => {
-    const request = { model: 'tiny-qwen2', messages: [{ role: 'user' as const, content: 'Add 2 and 3' }], max_tokens: 200, tools, tool_choice: 'required' as const, seed: 9 };
+    const request = { model: 'tiny-qwen2', messages: [{ role: 'user' as const, content: 'Add 2 and 3' }], max_tokens: 300, tools, tool_choice: 'required' as const, seed: 9 };
     const stream = await client.chat.completions.create({ ...request, stream: true, stream_options: { include_usage: true } });
     const chunks = [];
     for await (const c of stream) chunks.push(c);
     for (const c of chunks) chatCompletionChunkSchema.parse(c);
     const content = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
     expect(content).toBe('');
+    // Each call: a first delta with its id and name, then argument fragments only.
     const deltas = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
-    expect(deltas.length).toBeGreaterThanOrEqual(1);
-    for (const d of deltas) expectValidCall(d as never);
+    const assembled: { id: string; type: string; function: { name: string; arguments: string } }[] = [];
+    for (const d of deltas) {
+      if (d.id) {
+        expect(d.index).toBe(assembled.length);
+        expect(d.function!.name).toBeTruthy();
+        assembled.push({ id: d.id, type: d.type!, function: { name: d.function!.name!, arguments: d.function!.arguments ?? '' } });
+      } else {
+        expect(d.function!.name).toBeUndefined();
+        assembled[d.index]!.function.arguments += d.function!.arguments ?? '';
+      }
+    }
+    expect(assembled.length).toBeGreaterThanOrEqual(1);
+    expect(deltas.length).toBeGreaterThan(assembled.length); // the arguments came in pieces
+    for (const call of assembled) expectValidCall(call);
     expect(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0]!.finish_reason).toBe('tool_calls');
     expect(chunks.at(-1)!.usage!.completion_tokens).toBeGreaterThan(0);
 
-    // The SDK's stream helper assembles the same calls into a final message.
+    // The SDK's stream helper assembles the same calls; the same request without streaming gives them too.
     const runner = client.chat.completions.stream(request);
     const final = await runner.finalChatCompletion();
     expect(final.choices[0]!.finish_reason).toBe('tool_calls');
-    expect(final.choices[0]!.message.tool_calls!.map((c) => (c as { function: { arguments: string } }).function.arguments)).toEqual(
-      deltas.map((d) => d.function!.arguments),
-    );
+    const args = (c: { function: { arguments: string } }) => JSON.parse(c.function.arguments) as unknown;
+    expect(final.choices[0]!.message.tool_calls!.map((c) => args(c as never))).toEqual(assembled.map(args));
+    const whole = await client.chat.completions.create(request);
+    expect(whole.choices[0]!.message.tool_calls!.map((c) => args(c as never))).toEqual(assembled.map(args));
   });
 
   it('an answer streams as text while tools are offered', async () => {

@@ -2,7 +2,9 @@
 // stops its generation.
 import type { FastifyPluginAsync } from 'fastify';
 import type { AppContext } from '../context.js';
+import { ReplyReader } from '../../tools/reply-reader.js';
 import { parseWith } from '../errors.js';
+import { nativeChatJob } from '../native-chat.js';
 import { chatRequestSchema, type ChatResponse } from '../schemas.js';
 
 export const chatRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
@@ -14,18 +16,17 @@ export const chatRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
     };
     reply.raw.on('close', onClose);
     try {
-      const gen = await ctx.manager.chat({
-        messages: body.messages,
-        ...(body.params ? { params: body.params } : {}),
-        ...(body.tools ? { tools: body.tools } : {}),
-        signal: clientGone.signal,
-      });
+      const gen = await ctx.manager.chat({ ...nativeChatJob(body), signal: clientGone.signal });
+      const reader = new ReplyReader('native', gen.chatFormat);
+      for await (const chunk of gen) reader.push(chunk.text);
       const r = await gen.result;
       if (gen.serverAbortReason) throw gen.serverAbortReason;
+      const { reply: out } = reader.finish();
       return {
         id: gen.id,
         model: gen.modelId,
-        message: { role: 'assistant', content: r.text },
+        message: { role: 'assistant', content: out.content, ...(out.reasoning ? { reasoning: out.reasoning } : {}) },
+        ...(out.warning ? { warning: out.warning } : {}),
         stopReason: r.stopReason,
         usage: r.usage,
         timings: r.timings,

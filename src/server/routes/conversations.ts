@@ -16,6 +16,8 @@ const messageSchema = z
   .object({
     role: z.enum(['system', 'user', 'assistant', 'tool']),
     content: z.string().max(4_000_000),
+    reasoning: z.string().max(4_000_000).optional(),
+    thinkingMs: z.number().int().min(0).max(86_400_000).optional(),
     toolCalls: z.array(toolCallSchema).max(100).optional(),
     toolCallId: z.string().max(200).optional(),
     name: z.string().max(200).optional(),

@@ -21,7 +21,9 @@ import {
   type OpenAIModel,
   type StopReason,
 } from '../schemas.js';
-import { parseToolChoice, planToolCalls, readReply, ReplyStream, toTemplateMessages, type ToolCallPlan } from '../openai-tools.js';
+import type { ChatDelta } from '../../engine/index.js';
+import { ReplyReader } from '../../tools/reply-reader.js';
+import { planChat, toWireCall } from '../openai-tools.js';
 import { openSse, type SseStream } from '../sse.js';
 
 type FinishReason = 'stop' | 'length' | 'tool_calls' | null;
@@ -65,12 +67,14 @@ export function toParams(b: SamplingFields, maxTokens: number | null | undefined
   return p;
 }
 
-function chatParams(b: ChatCompletionRequest): GenerationParams {
-  const p = toParams(b, b.max_completion_tokens ?? b.max_tokens);
-  const rf = b.response_format;
-  if (rf?.type === 'json_object') p.jsonSchema = { type: 'object' };
-  else if (rf?.type === 'json_schema') p.jsonSchema = (rf.json_schema as { schema?: Record<string, unknown> }).schema ?? { type: 'object' };
-  return p;
+/** A stream delta in OpenAI's shape (llama-server's reasoning_content for thinking). */
+function wireDelta(d: ChatDelta): ChatCompletionChunk['choices'][number]['delta'] {
+  if (d.type === 'reasoning') return { reasoning_content: d.text };
+  if (d.type === 'content') return { content: d.text };
+  const fn: { name?: string; arguments?: string } = {};
+  if (d.name !== undefined) fn.name = d.name;
+  fn.arguments = d.arguments ?? '';
+  return { tool_calls: [{ index: d.index, ...(d.id ? { id: d.id, type: 'function' as const } : {}), function: fn }] };
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -143,42 +147,50 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
 
   app.post('/v1/chat/completions', async (request, reply: FastifyReply) => {
     const body = parseWith(chatCompletionRequestSchema, request.body);
-    const tools = body.tools ?? [];
-    // With tools, the reply is constrained to a call or an answer (tool_choice) and read back into
-    // tool_calls; tool_choice "none" still shows the model the tools, as OpenAI does.
     const model = ctx.manager.model;
-    const plan: ToolCallPlan | null = tools.length > 0 && model ? planToolCalls(model, tools, body.tool_choice, body.messages) : null;
-    if (tools.length === 0) parseToolChoice(body.tool_choice, false); // "required" or a name without tools: 400
+    if (!model) throw new WestfallError('model_not_loaded');
+    // The model's own format: its template renders tools and thinking, its grammar constrains calls (lazy
+    // for tool_choice auto), its parser reads the reply back (reasoning, content, calls).
+    const plan = planChat(model, body);
     const clientGone = new AbortController();
     const onClose = () => {
       if (!reply.raw.writableFinished) clientGone.abort();
     };
     reply.raw.on('close', onClose);
-    const templateTools = plan ? plan.templateTools : tools.length > 0 ? tools : undefined;
     const gen = await ctx.manager.chat({
-      messages: plan ? plan.messages : toTemplateMessages(body.messages),
-      params: chatParams(body),
-      ...(templateTools && templateTools.length > 0 ? { tools: templateTools } : {}),
-      ...(plan?.grammar ? { grammar: plan.grammar } : {}),
+      messages: plan.messages,
+      params: toParams(body, body.max_completion_tokens ?? body.max_tokens),
+      format: plan.format,
+      ...(plan.grammar ? { grammar: plan.grammar } : {}),
+      ...(plan.reasoningBudget ? { reasoningBudget: plan.reasoningBudget } : {}),
       signal: clientGone.signal,
     });
+    const reader = new ReplyReader(plan.mode, gen.chatFormat, { reasoningInContent: plan.reasoningInContent });
     const id = `chatcmpl-${randomUUID().replaceAll('-', '')}`;
     const created = now();
     if (!body.stream) {
       try {
+        for await (const chunk of gen) reader.push(chunk.text);
         const r = await gen.result;
         if (gen.serverAbortReason) throw gen.serverAbortReason;
-        const out = plan ? readReply(r.text, plan.format) : { content: r.text, toolCalls: [] };
-        const message: ChatCompletion['choices'][number]['message'] = { role: 'assistant', content: out.content, refusal: null };
-        if (out.toolCalls.length > 0) message.tool_calls = out.toolCalls;
+        const { reply: out } = reader.finish();
+        const calls = out.calls.map(toWireCall);
+        const message: ChatCompletion['choices'][number]['message'] = {
+          role: 'assistant',
+          content: calls.length > 0 && out.content === '' ? null : out.content,
+          refusal: null,
+        };
+        if (out.reasoning) message.reasoning_content = out.reasoning;
+        if (calls.length > 0) message.tool_calls = calls;
         const completion: ChatCompletion = {
           id,
           object: 'chat.completion',
           created,
           model: gen.modelId,
-          choices: [{ index: 0, message, logprobs: null, finish_reason: out.toolCalls.length > 0 ? 'tool_calls' : finishReason(r.stopReason) }],
+          choices: [{ index: 0, message, logprobs: null, finish_reason: calls.length > 0 ? 'tool_calls' : finishReason(r.stopReason) }],
           usage: openAIUsage(r),
           system_fingerprint: fingerprint,
+          ...(out.warning ? { warning: out.warning } : {}),
         };
         return { ...completion, timings: r.timings };
       } finally {
@@ -195,38 +207,37 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
     sse.send(chunk({ role: 'assistant', content: '' }, null, null) satisfies ChatCompletionChunk);
     const includeUsage = body.stream_options?.include_usage === true;
     const usageFrame = (r: ManagedResult) => ({ ...base, choices: [], usage: openAIUsage(r), timings: r.timings });
-    if (!plan) {
-      // One chunk per token: everything but the text is serialized once (the JS thread shares the CPU
-      // with the decode threads, so per-token work slows generation itself on small machines).
-      ctx.streams.track(
-        pump(sse, gen, (text, finish, r) => chunk(text !== null ? { content: text } : {}, finish, r), textTemplate(chunk({ content: MARK }, null, null)), includeUsage, usageFrame),
-      );
-      return reply;
-    }
-    const replyStream = new ReplyStream(plan.format);
-    let last: ReturnType<ReplyStream['finish']> | null = null;
+    // Plain text of a format with nothing to read out (no thinking, no tools, no schema) is sent as it
+    // comes, each frame from a template serialized once: the JS thread shares the CPU with the decode
+    // threads, so per-token work slows generation itself on small machines.
+    const cf = gen.chatFormat;
+    const plainText = plan.mode === 'native' && cf !== null && !cf.grammar && (!cf.supportsThinking || cf.reasoningFormat === 'none');
+    let called = false;
+    let warning: string | null = null;
     ctx.streams.track(
       pump(
         sse,
         gen,
         (text, finish, r) => {
           if (text !== null) {
-            const shown = replyStream.push(text);
-            return shown ? chunk({ content: shown }, null, null) : null;
+            const deltas = reader.push(text);
+            if (deltas.length === 0) return null;
+            if (deltas.length === 1) return chunk(wireDelta(deltas[0]!), null, null);
+            for (const d of deltas.slice(0, -1)) sse.send(chunk(wireDelta(d), null, null));
+            return chunk(wireDelta(deltas.at(-1)!), null, null);
           }
-          // `last` was set by beforeFinal, which runs first.
-          return chunk({}, last && last.toolCalls.length > 0 ? 'tool_calls' : finish, r);
+          return { ...chunk({}, called ? 'tool_calls' : finish, r), ...(warning ? { warning } : {}) };
         },
-        undefined,
+        plainText ? textTemplate(chunk({ content: MARK }, null, null)) : undefined,
         includeUsage,
         usageFrame,
-        (r) => {
-          // Before the final frame: the calls (complete, so one delta each) or the text still held back.
-          last = replyStream.finish(r.text);
-          if (last.toolCalls.length > 0) {
-            return [chunk({ tool_calls: last.toolCalls.map((c, index) => ({ index, ...c })) }, null, null)];
-          }
-          return last.rest ? [chunk({ content: last.rest }, null, null)] : [];
+        () => {
+          // Before the final frame: what the last parse adds (a call's header and arguments that arrived
+          // with the last tokens, the rest of a held-back text).
+          const { reply: out, deltas } = reader.finish();
+          called = out.calls.length > 0;
+          warning = out.warning;
+          return deltas.map((d) => chunk(wireDelta(d), null, null));
         },
       ),
     );

@@ -5,7 +5,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
 import { WestfallError } from '../../errors.js';
 import type { AppContext } from '../context.js';
+import { ReplyReader } from '../../tools/reply-reader.js';
 import { toErrorInfo } from '../errors.js';
+import { nativeChatJob } from '../native-chat.js';
 import { wsClientMessageSchema, type WsChatMessage, type WsServerMessage } from '../schemas.js';
 
 const OPEN = 1;
@@ -33,18 +35,22 @@ export const streamRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
 
     const run = async (msg: WsChatMessage, controller: AbortController) => {
       try {
-        const gen = await ctx.manager.chat({
-          messages: msg.messages,
-          ...(msg.params ? { params: msg.params } : {}),
-          ...(msg.tools ? { tools: msg.tools } : {}),
-          signal: controller.signal,
-        });
+        const gen = await ctx.manager.chat({ ...nativeChatJob(msg), signal: controller.signal });
+        const reader = new ReplyReader('native', gen.chatFormat);
+        const forward = (deltas: ReturnType<ReplyReader['push']>) => {
+          for (const d of deltas) {
+            if (d.type === 'content') send({ type: 'token', id: msg.id, text: d.text });
+            else if (d.type === 'reasoning') send({ type: 'reasoning', id: msg.id, text: d.text });
+          }
+        };
         for await (const chunk of gen) {
-          if (chunk.text) send({ type: 'token', id: msg.id, text: chunk.text });
+          if (chunk.text) forward(reader.push(chunk.text));
         }
         const r = await gen.result;
         if (gen.serverAbortReason) return sendError(msg.id, gen.serverAbortReason);
-        send({ type: 'done', id: msg.id, usage: r.usage, timings: r.timings, stopReason: r.stopReason });
+        const { reply: out, deltas } = reader.finish();
+        forward(deltas);
+        send({ type: 'done', id: msg.id, usage: r.usage, timings: r.timings, stopReason: r.stopReason, ...(out.warning ? { warning: out.warning } : {}) });
       } catch (err) {
         // Cancelled while still queued: the request ends like a cancelled generation.
         if (controller.signal.aborted && (err as WestfallError)?.code === 'aborted') {

@@ -31,7 +31,11 @@ const chatBody = z
     messages: z.array(messageSchema).min(1).max(100).optional(),
     tools: z.array(z.string().min(1).max(64)).max(200).optional(),
     toolChoice: z.union([z.enum(['auto', 'required', 'none']), z.object({ name: z.string().min(1).max(64) }).strict()]).optional(),
-    format: z.enum(['auto', 'template', 'json']).optional(),
+    mode: z.enum(['auto', 'native', 'json']).optional(),
+    thinking: z
+      .object({ enabled: z.boolean().optional(), budget: z.number().int().min(0).max(1 << 20).nullable().optional() })
+      .strict()
+      .optional(),
     maxSteps: z.number().int().min(1).max(20).optional(),
     systemPrompt: z.string().max(100_000).optional(),
     params: z
@@ -93,7 +97,8 @@ const toolRoutes: FastifyPluginAsync<ToolRoutesOptions> = async (app, opts) => {
         conversationId: body.conversationId,
         tools: body.tools,
         toolChoice: body.toolChoice,
-        format: body.format,
+        mode: body.mode,
+        thinking: body.thinking ? defined(body.thinking) : undefined,
         maxSteps: body.maxSteps,
         systemPrompt: body.systemPrompt,
         params: body.params ? defined(body.params) : undefined,
@@ -108,7 +113,7 @@ const toolRoutes: FastifyPluginAsync<ToolRoutesOptions> = async (app, opts) => {
       const it = runAgent(options);
       for (;;) {
         const n = await it.next();
-        if (n.done) return { ...n.value, events: events.filter((e) => e.type !== 'token') };
+        if (n.done) return { ...n.value, events: events.filter((e) => e.type !== 'token' && e.type !== 'reasoning') };
         events.push(n.value);
       }
     }

@@ -5,6 +5,7 @@ import { financeMigration } from './002-finance.js';
 import { timeMigration } from './003-time.js';
 import { vaultMigration } from './004-vault.js';
 import { musicMigration } from './005-music.js';
+import { reasoningMigration } from './006-reasoning.js';
 
 export const MIGRATIONS: readonly Migration[] = [
   conversationsMigration,
@@ -12,4 +13,5 @@ export const MIGRATIONS: readonly Migration[] = [
   timeMigration,
   vaultMigration,
   musicMigration,
+  reasoningMigration,
 ];

@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   download_interrupted: 'The download was interrupted; the partial file is kept and the download can be resumed',
   download_job_not_found: 'No download with this id',
   download_in_progress: 'A download of this file is already running',
+  download_not_resumable: 'This download cannot be resumed (it is verified, or its partial file was discarded)',
   insufficient_disk_space: 'Not enough free disk space for the download',
   checksum_mismatch: 'The downloaded file does not match its expected SHA-256',
   checksum_unavailable: 'No SHA-256 is known for this download, so it cannot be verified',
@@ -39,6 +40,9 @@ export const ERROR_CODES = {
   internal_error: 'An internal error occurred',
   // storage and personal tools (src/storage, src/tools)
   storage_schema_too_new: 'The database was written by a newer version of Westfall',
+  backup_invalid: 'The file is not a usable Westfall database backup (not SQLite, corrupt, or not from Westfall)',
+  database_in_use: 'The database is in use by a running backend; stop it first',
+  restore_failed: 'The restored database failed its checks; the current database was put back',
   conflict: 'The change conflicts with existing data (a duplicate name, or a record still in use)',
   csv_invalid: 'The CSV file has a malformed row; nothing of it was imported',
   timer_running: 'A timer is already running',

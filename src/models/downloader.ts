@@ -4,9 +4,16 @@
 // Resume: an existing `.part` is kept after a cancel or a cut connection. The next attempt hashes what is
 // already there, asks for `Range: bytes=N-` and appends. A server that ignores Range (200 instead of 206)
 // makes us start again from zero; 416 means the part already holds the whole file (or is longer than the file,
-// in which case it is discarded). Within one call, cut connections and 5xx answers are retried with Range
-// (`retries`, counted from the last attempt that made progress); when they run out the error is
-// `download_interrupted` and the part stays for a later call.
+// in which case it is discarded). Within one call, cut connections, network errors and 5xx/408/429 answers are
+// retried with Range for as long as attempts keep adding bytes: only `stallLimit` attempts in a row without a
+// single new byte end the call with `download_interrupted` (the part stays for a later call). A flaky server
+// that cuts every response somewhere therefore never defeats a download. Between attempts we wait an
+// exponential backoff (capped, with jitter so that many clients do not retry in step) that starts afresh
+// after every attempt that made progress.
+//
+// Bytes that arrived are never thrown away: the body is read eagerly and written behind it, because a
+// WHATWG stream drops the chunks still queued in it when the connection errors, and a slow disk would turn
+// a cut shortly after a resume into an attempt that made no progress.
 //
 // Hash: `sha256` if given, else the Hugging Face LFS `X-Linked-ETag` header (the file's SHA-256) seen on any hop
 // of the redirect chain. With neither, `requireChecksum` (default true) refuses before writing a byte.
@@ -42,14 +49,41 @@ export interface DownloadModelOptions {
   expectedSize?: number;
   /** Refuse a download whose hash is unknown. Default true. */
   requireChecksum?: boolean;
-  /** Automatic resumes after a cut connection or a 5xx, per stretch without progress. Default 3. */
-  retries?: number;
-  /** Base delay between retries (multiplied by the attempt number). Default 500 ms. */
+  /** Attempts in a row without a single new byte after which the download gives up. Default 5. */
+  stallLimit?: number;
+  /** First backoff delay; doubles with each attempt in a row that made no progress. Default 500 ms. */
   retryDelayMs?: number;
+  /**
+   * An attempt that receives nothing for this long (headers or body) is abandoned and retried: a server that
+   * keeps the connection open but stops sending would otherwise hang the download. Default 60 s.
+   */
+  idleTimeoutMs?: number;
+  /** Ceiling of the backoff delay. Default 30 s. */
+  retryMaxDelayMs?: number;
+  /** Uniform [0, 1) source for the jitter (tests pass a seeded one). Default Math.random. */
+  random?: () => number;
+  /** Called before each automatic retry's wait. */
+  onRetry?: (r: RetryInfo) => void;
   /** Minimum interval between progress events. Default 200 ms (the first and the last are always sent). */
   progressIntervalMs?: number;
   headers?: Record<string, string>;
   maxRedirects?: number;
+}
+
+export interface RetryInfo {
+  /** Automatic retries so far in this call, this one included. */
+  retry: number;
+  /** Attempts in a row that added no byte (0 when the failed attempt made progress). */
+  stalled: number;
+  delayMs: number;
+  bytesDownloaded: number;
+  reason: string;
+}
+
+/** Exponential backoff with "equal jitter": between half and all of base·2^k, capped. */
+export function backoffDelay(stalled: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(stalled, 30));
+  return Math.round(ceiling / 2 + (ceiling / 2) * random());
 }
 
 export interface DownloadResult {
@@ -65,6 +99,8 @@ export interface DownloadResult {
 }
 
 export const DEFAULT_DISK_MARGIN_BYTES = 128 * 1024 * 1024;
+/** Received bytes allowed to wait for the disk before reading pauses. */
+const WRITE_QUEUE_LIMIT = 16 * 1024 * 1024;
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
 export const partPathOf = (dest: string): string => `${dest}.part`;
@@ -285,8 +321,11 @@ export async function downloadModel(opts: DownloadModelOptions): Promise<Downloa
   const fetchImpl: FetchLike = opts.fetchImpl ?? ((u, i) => fetch(u, i));
   const statfsImpl = opts.statfsImpl ?? ((p: string) => fsStatfs(p));
   const margin = opts.diskMarginBytes ?? DEFAULT_DISK_MARGIN_BYTES;
-  const retries = opts.retries ?? 3;
+  const stallLimit = Math.max(1, opts.stallLimit ?? 5);
   const retryDelayMs = opts.retryDelayMs ?? 500;
+  const retryMaxDelayMs = opts.retryMaxDelayMs ?? 30_000;
+  const random = opts.random ?? Math.random;
+  const idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
   const requireChecksum = opts.requireChecksum ?? true;
   const signal = opts.signal;
   const dest = opts.dest;
@@ -315,13 +354,30 @@ export async function downloadModel(opts: DownloadModelOptions): Promise<Downloa
   let hash: Hash | undefined;
   let hashed = 0;
   let requests = 0;
-  let failures = 0;
+  let stalled = 0;
+  let retry = 0;
   let discardedOversizePart = false;
   let restartedForBadRange = false;
 
   for (;;) {
     let fh: FileHandle | undefined;
+    // Writes trail the reads (see the header); the catch waits for them so that `offset` is what is on disk.
+    let writing: Promise<void> = Promise.resolve();
     const bytesAtAttemptStart = offset;
+    // The request's own signal: the caller's cancel, or the idle timer (which waits only on the network).
+    const attempt = new AbortController();
+    const forwardAbort = (): void => attempt.abort(signal?.reason);
+    signal?.addEventListener('abort', forwardAbort, { once: true });
+    if (signal?.aborted) attempt.abort(signal.reason); // aborted before we listened: no event will come
+    let idleTimer: NodeJS.Timeout | undefined;
+    const armIdle = (): void => {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(
+        () => attempt.abort(new RetryableError(`No data from ${url} for ${idleTimeoutMs} ms`)),
+        idleTimeoutMs,
+      );
+    };
+    const pauseIdle = (): void => clearTimeout(idleTimer);
     try {
       // Hash what the part already holds before asking for the rest (a large part takes a while to read).
       if (offset > 0 && (!hash || hashed !== offset)) {
@@ -332,7 +388,9 @@ export async function downloadModel(opts: DownloadModelOptions): Promise<Downloa
       const headers: Record<string, string> = { 'accept-encoding': 'identity', ...opts.headers };
       if (offset > 0) headers.range = `bytes=${offset}-`;
       requests++;
-      const { res, linkedSha, linkedSize } = await openUrl(fetchImpl, url, headers, signal, opts.maxRedirects ?? 10);
+      armIdle();
+      const { res, linkedSha, linkedSize } = await openUrl(fetchImpl, url, headers, attempt.signal, opts.maxRedirects ?? 10);
+      pauseIdle();
 
       if (res.status === 404 || res.status === 410) {
         await discardBody(res);
@@ -447,23 +505,46 @@ export async function downloadModel(opts: DownloadModelOptions): Promise<Downloa
 
         if (!res.body) throw new RetryableError(`Empty response body from ${url}`);
         let position = offset;
+        let queued = 0;
+        let writeError: unknown;
+        const out = fh;
+        armIdle();
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          let written = 0;
-          while (written < chunk.byteLength) {
-            const { bytesWritten } = await fh.write(chunk, written, chunk.byteLength - written, position + written);
-            written += bytesWritten;
-          }
-          hash.update(chunk);
-          position += chunk.byteLength;
-          offset = position;
-          hashed = position;
-          meter.add(chunk.byteLength);
-          if (total !== null && position > total) {
+          armIdle();
+          if (writeError !== undefined) throw writeError;
+          if (total !== null && position + chunk.byteLength > total) {
             throw new WestfallError('download_failed', `Server sent more than the announced ${total} bytes`, {
               details: { url, totalBytes: total },
             });
           }
+          // The hash runs ahead of the disk by what is queued; a failed write puts them out of step, which the
+          // next attempt notices (hashed !== offset) and rehashes the part.
+          hash.update(chunk);
+          const at = position;
+          position += chunk.byteLength;
+          hashed = position;
+          queued += chunk.byteLength;
+          writing = writing.then(async () => {
+            let written = 0;
+            while (written < chunk.byteLength) {
+              const { bytesWritten } = await out.write(chunk, written, chunk.byteLength - written, at + written);
+              written += bytesWritten;
+            }
+            offset = at + chunk.byteLength;
+            queued -= chunk.byteLength;
+            meter.add(chunk.byteLength);
+          });
+          writing.catch((e: unknown) => {
+            writeError ??= e;
+          });
+          if (queued >= WRITE_QUEUE_LIMIT) {
+            pauseIdle(); // waiting for our disk, not for the server
+            await writing;
+            armIdle();
+          }
         }
+        pauseIdle();
+        await writing;
         await fh.sync();
         await fh.close();
         fh = undefined;
@@ -501,6 +582,7 @@ export async function downloadModel(opts: DownloadModelOptions): Promise<Downloa
         requests,
       };
     } catch (err) {
+      await writing.catch(() => {});
       if (fh) {
         await fh.sync().catch(() => {});
         await fh.close().catch(() => {});
@@ -511,9 +593,11 @@ export async function downloadModel(opts: DownloadModelOptions): Promise<Downloa
         throw abortedError(offset, meter.total, signal.reason);
       }
       if (isWestfallError(err)) throw err;
-      if (offset > bytesAtAttemptStart) failures = 0; // progress was made: the budget starts afresh
-      failures++;
-      if (failures > retries) {
+      // Progress is bytes on disk beyond where this attempt started; a restart from zero that did not get
+      // past the old part made none.
+      if (offset > bytesAtAttemptStart) stalled = 0;
+      else stalled++;
+      if (stalled >= stallLimit) {
         meter.emit();
         const status = err instanceof RetryableError ? err.status : undefined;
         if (status !== undefined && offset === 0) {
@@ -526,13 +610,27 @@ export async function downloadModel(opts: DownloadModelOptions): Promise<Downloa
           'download_interrupted',
           `Download of ${url} interrupted after ${offset} bytes: ${(err as Error).message}`,
           {
-            details: { url, bytesDownloaded: offset, totalBytes: meter.total, resumable: true, ...(status ? { status } : {}) },
+            details: {
+              url,
+              bytesDownloaded: offset,
+              totalBytes: meter.total,
+              resumable: true,
+              stalledAttempts: stalled,
+              ...(status ? { status } : {}),
+            },
             cause: err,
           },
         );
       }
+      const delayMs = backoffDelay(stalled, retryDelayMs, retryMaxDelayMs, random);
+      retry++;
       try {
-        await sleep(retryDelayMs * failures, signal);
+        opts.onRetry?.({ retry, stalled, delayMs, bytesDownloaded: offset, reason: (err as Error).message });
+      } catch {
+        // a throwing listener must not break the download
+      }
+      try {
+        await sleep(delayMs, signal);
       } catch (reason) {
         throw abortedError(offset, meter.total, reason);
       }
@@ -543,6 +641,9 @@ export async function downloadModel(opts: DownloadModelOptions): Promise<Downloa
         hashed = 0;
       }
       meter.reset(offset);
+    } finally {
+      clearTimeout(idleTimer);
+      signal?.removeEventListener('abort', forwardAbort);
     }
   }
 }

@@ -21,6 +21,7 @@ export const MODEL_ERROR_HTTP_STATUS = {
   download_interrupted: 502,
   download_job_not_found: 404,
   download_in_progress: 409,
+  download_not_resumable: 409,
   insufficient_disk_space: 507,
   checksum_mismatch: 422,
   checksum_unavailable: 422,

@@ -52,6 +52,10 @@ export interface DownloadSnapshot {
   sha256?: string;
   hashSource?: 'option' | 'x-linked-etag';
   resumed?: boolean;
+  /** Automatic retries (after cut connections or server errors) in the current run. */
+  retries?: number;
+  /** True when a cancelled or failed download can be resumed (POST /api/models/downloads/:id/resume). */
+  resumable?: boolean;
   error?: { code: ErrorCode | 'internal_error'; message: string; details?: unknown };
 }
 

@@ -31,6 +31,7 @@ export const ERROR_HTTP: Readonly<Record<string, HttpMapping>> = {
   download_interrupted: { status: 502, type: 'upstream_error' },
   download_job_not_found: { status: 404, type: 'not_found_error' },
   download_in_progress: { status: 409, type: 'conflict_error' },
+  download_not_resumable: { status: 409, type: 'conflict_error' },
   insufficient_disk_space: { status: 507, type: 'server_error' },
   checksum_mismatch: { status: 422, type: 'invalid_request_error' },
   checksum_unavailable: { status: 422, type: 'invalid_request_error' },
@@ -55,6 +56,9 @@ export const ERROR_HTTP: Readonly<Record<string, HttpMapping>> = {
   internal_error: { status: 500, type: 'server_error' },
   // personal tools (src/tools)
   storage_schema_too_new: { status: 500, type: 'server_error' },
+  backup_invalid: { status: 422, type: 'invalid_request_error' },
+  database_in_use: { status: 409, type: 'conflict_error' },
+  restore_failed: { status: 500, type: 'server_error' },
   conflict: { status: 409, type: 'conflict_error' },
   csv_invalid: { status: 422, type: 'invalid_request_error' },
   timer_running: { status: 409, type: 'conflict_error' },

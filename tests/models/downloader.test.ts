@@ -33,6 +33,8 @@ beforeEach(async () => {
     chunkDelayMs: 0,
     forceStatus: undefined,
     linkedEtag: undefined,
+    cutPolicy: undefined,
+    stallAt: undefined,
   });
 });
 afterEach(async () => {
@@ -104,9 +106,10 @@ describe('downloadModel', () => {
   });
 
   it('keeps the part after an interruption with no retries left, and a later call resumes it', async () => {
-    server.behavior.cuts = [2 * 1024 * 1024];
+    // the second response is cut before its first byte: no progress, and one such attempt is the limit here
+    server.behavior.cuts = [2 * 1024 * 1024, 0];
     const err = await expectCode(
-      downloadModel({ url: server.fileUrl, dest, sha256: server.sha256, retries: 0 }),
+      downloadModel({ url: server.fileUrl, dest, sha256: server.sha256, stallLimit: 1, retryDelayMs: 1 }),
       'download_interrupted',
     );
     expect(err.details).toMatchObject({ resumable: true });
@@ -115,10 +118,10 @@ describe('downloadModel', () => {
     expect(partSize).toBeLessThan(server.data.length);
     expect(existsSync(dest)).toBe(false);
 
-    const r = await downloadModel({ url: server.fileUrl, dest, sha256: server.sha256, retries: 0 });
+    const r = await downloadModel({ url: server.fileUrl, dest, sha256: server.sha256, stallLimit: 1 });
     expect(r.resumed).toBe(true);
-    expect(server.fileRequests[1]?.range).toBe(`bytes=${partSize}-`);
-    expect(server.fileRequests[1]?.status).toBe(206);
+    expect(server.fileRequests[2]?.range).toBe(`bytes=${partSize}-`);
+    expect(server.fileRequests[2]?.status).toBe(206);
     expect(sha256Of(await readFile(dest))).toBe(server.sha256);
     expect(existsSync(partPathOf(dest))).toBe(false);
   });
@@ -166,7 +169,7 @@ describe('downloadModel', () => {
 
     server.behavior.forceStatus = 500;
     const e500 = await expectCode(
-      downloadModel({ url: server.fileUrl, dest, sha256: server.sha256, retries: 1, retryDelayMs: 5 }),
+      downloadModel({ url: server.fileUrl, dest, sha256: server.sha256, stallLimit: 2, retryDelayMs: 5 }),
       'download_failed',
     );
     expect(e500.details).toMatchObject({ status: 500 });

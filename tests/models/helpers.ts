@@ -30,6 +30,22 @@ export interface ServerBehavior {
   forceStatus: number | undefined;
   /** Value of X-Linked-ETag on the /resolve redirect (defaults to the real hash). */
   linkedEtag: string | undefined;
+  /** Asked per response (after `cuts` is used up): cut after this many body bytes, or undefined for none. */
+  cutPolicy: ((start: number, remaining: number) => number | undefined) | undefined;
+  /** Stop sending at this offset of the file and hold the connection open (a stalled server). */
+  stallAt: number | undefined;
+}
+
+/** A seeded PRNG (mulberry32): the same seed gives the same cut points on every run. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 export class TestFileServer {
@@ -42,6 +58,8 @@ export class TestFileServer {
     chunkDelayMs: 0,
     forceStatus: undefined,
     linkedEtag: undefined,
+    cutPolicy: undefined,
+    stallAt: undefined,
   };
   private server: Server | undefined;
   baseUrl = '';
@@ -142,11 +160,16 @@ export class TestFileServer {
     if (status === 206) headers['content-range'] = `bytes ${start}-${size - 1}/${size}`;
     res.writeHead(status, headers);
 
-    const cut = this.behavior.cuts.shift();
+    const cut = this.behavior.cuts.length > 0 ? this.behavior.cuts.shift() : this.behavior.cutPolicy?.(start, size - start);
     const chunk = 64 * 1024;
     let sent = 0;
     for (let pos = start; pos < size; pos += chunk) {
       if (res.destroyed) return;
+      const stallAt = this.behavior.stallAt;
+      if (stallAt !== undefined && pos + chunk > stallAt) {
+        if (stallAt > pos) await new Promise<void>((resolve) => res.write(this.data.subarray(pos, stallAt), () => resolve()));
+        return; // headers and maybe some bytes sent; nothing more until close() or the client gives up
+      }
       let slice = this.data.subarray(pos, Math.min(size, pos + chunk));
       if (cut !== undefined && sent + slice.length >= cut) {
         slice = slice.subarray(0, cut - sent);

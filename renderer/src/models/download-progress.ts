@@ -1,6 +1,7 @@
 // <wf-download-progress>: one model download. Property: `download` (the backend's DownloadSnapshot).
-// Event: `cancel-download` ({ id }). Shows a progress bar with bytes, speed and ETA, then the verification
-// state (verifying the SHA-256, verified, failed, cancelled).
+// Events: `cancel-download`, `resume-download`, `discard-download` (each { id }). Shows a progress bar with
+// bytes, speed and ETA, then the verification state (verifying the SHA-256, verified, failed, cancelled);
+// a cancelled or failed download that kept its partial file offers Resume and Discard.
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
 import type { DownloadSnapshot } from '../api/types.js';
 import { formatBytes, formatEta, formatSpeed } from '../shared/format.js';
@@ -93,6 +94,10 @@ export class DownloadProgress extends LitElement {
     `,
   ];
 
+  #fire(type: 'cancel-download' | 'resume-download' | 'discard-download'): void {
+    if (this.download) this.dispatchEvent(new CustomEvent(type, { detail: { id: this.download.id } }));
+  }
+
   // The width is set through the CSSOM: the CSP forbids style attributes (lit's styleMap writes one at first).
   protected override updated(): void {
     const fill = this.renderRoot.querySelector<HTMLElement>('.fill');
@@ -114,9 +119,14 @@ export class DownloadProgress extends LitElement {
         <span class="name">${d.fileName}</span>
         <span class="badge ${badge}" data-testid="download-state" data-phase=${phase}>${PHASE_TEXT[phase]}</span>
         ${d.resumed ? html`<span class="badge">resumed</span>` : nothing}
+        ${d.retries ? html`<span class="badge warn" title="Reconnected after the connection dropped">reconnected ×${d.retries}</span>` : nothing}
         <span class="grow"></span>
         ${d.state === 'downloading'
-          ? html`<button class="small" @click=${() => this.dispatchEvent(new CustomEvent('cancel-download', { detail: { id: d.id } }))} aria-label="Cancel download of ${d.fileName}">Cancel</button>`
+          ? html`<button class="small" @click=${() => this.#fire('cancel-download')} aria-label="Cancel download of ${d.fileName}">Cancel</button>`
+          : nothing}
+        ${d.resumable && (d.state === 'error' || d.state === 'cancelled')
+          ? html`<button class="small primary" data-testid="download-resume" @click=${() => this.#fire('resume-download')} aria-label="Resume download of ${d.fileName}">Resume</button>
+              <button class="small" @click=${() => this.#fire('discard-download')} aria-label="Discard the partial download of ${d.fileName}">Discard</button>`
           : nothing}
       </div>
       <div

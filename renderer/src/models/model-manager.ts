@@ -169,12 +169,22 @@ export class ModelManager extends LitElement {
     }
   }
 
-  async #cancel(id: string): Promise<void> {
+  /** Cancel keeps the partial file, so the download can be resumed; Discard deletes it. */
+  async #cancel(id: string, discard = false): Promise<void> {
     try {
-      const snap = await api().delete<DownloadSnapshot>(`/api/models/downloads/${encodeURIComponent(id)}`, { query: { discard: 'true' } });
+      const snap = await api().delete<DownloadSnapshot>(`/api/models/downloads/${encodeURIComponent(id)}`, discard ? { query: { discard: 'true' } } : {});
       if (snap && typeof snap === 'object' && 'id' in snap) this._downloads = new Map(this._downloads).set(id, snap);
     } catch (err) {
-      reportError(err, 'Could not cancel the download');
+      reportError(err, discard ? 'Could not discard the download' : 'Could not cancel the download');
+    }
+  }
+
+  async #resume(id: string): Promise<void> {
+    try {
+      const r = await api().post<{ id: string; download: DownloadSnapshot }>(`/api/models/downloads/${encodeURIComponent(id)}/resume`);
+      this.#track(r.download);
+    } catch (err) {
+      reportError(err, 'Could not resume the download');
     }
   }
 
@@ -352,7 +362,12 @@ export class ModelManager extends LitElement {
             <h2 id="dl-title">Downloads</h2>
             <div class="downloads">
               ${downloads.map(
-                (d) => html`<div class="card" data-download=${d.id}><wf-download-progress .download=${d} @cancel-download=${() => void this.#cancel(d.id)}></wf-download-progress></div>`,
+                (d) => html`<div class="card" data-download=${d.id}><wf-download-progress
+                    .download=${d}
+                    @cancel-download=${() => void this.#cancel(d.id)}
+                    @resume-download=${() => void this.#resume(d.id)}
+                    @discard-download=${() => void this.#cancel(d.id, true)}
+                  ></wf-download-progress></div>`,
               )}
             </div>
           </section>`

@@ -124,6 +124,8 @@ const modelsRoutes: FastifyPluginAsync<ModelsRoutesOptions> = async (app: Fastif
   const heartbeatMs = opts.sseHeartbeatMs ?? 15_000;
   const machineMemory = opts.machineMemory ?? detectMachineMemory;
   const openStreams = new Set<PassThrough>();
+  // Downloads that an earlier process left: running ones start again, cancelled or failed ones are listed.
+  await store.recover();
 
   // preClose, not onClose: the server waits for open connections before onClose, and an SSE stream stays open
   // until its download ends. Cancelling the downloads ends their streams with a final `error` (aborted).
@@ -235,6 +237,13 @@ const modelsRoutes: FastifyPluginAsync<ModelsRoutesOptions> = async (app: Fastif
       .header('cache-control', 'no-cache, no-transform')
       .header('x-accel-buffering', 'no');
     return reply.send(stream);
+  });
+
+  app.post('/api/models/downloads/:id/resume', async (req, reply) => {
+    const { id } = parse(idParamsSchema, req.params, 'parameters');
+    const snap = await store.resumeDownload(id);
+    reply.code(202).header('location', `/api/models/downloads/${snap.id}`);
+    return { id: snap.id, download: snap };
   });
 
   app.delete('/api/models/downloads/:id', async (req) => {

@@ -28,6 +28,12 @@ export interface ChatSettings {
   useTools: boolean;
 }
 
+/** Thinking for one chat (models that think): on or off, and a budget in tokens (null: no limit). */
+export interface ThinkingSetting {
+  enabled: boolean;
+  budget: number | null;
+}
+
 export interface Notice {
   id: number;
   kind: 'info' | 'success' | 'error';
@@ -45,6 +51,8 @@ export interface State {
   /** False while the backend cannot be reached. */
   online: boolean;
   chat: ChatSettings;
+  /** Per conversation id ('' for a chat not saved yet); chats without an entry use DEFAULT_THINKING. */
+  thinking: Record<string, ThinkingSetting>;
   notices: Notice[];
   /** Running inside the desktop app (the preload supplied the session). */
   desktop: boolean;
@@ -53,6 +61,9 @@ export interface State {
 const THEME_KEY = 'westfall.theme';
 const CHAT_KEY = 'westfall.chat';
 export const TOKEN_KEY = 'westfall.token';
+const THINKING_KEY = 'westfall.thinking';
+/** Settings of this many chats are kept; the least recently changed go first. */
+const THINKING_KEEP = 500;
 
 export const DEFAULT_CHAT_SETTINGS: ChatSettings = { systemPrompt: 'You are Westfall, a helpful private assistant.', temperature: 0.7, maxTokens: 512, useTools: true };
 
@@ -63,6 +74,18 @@ function readLocal<T>(key: string, fallback: T): T {
   } catch {
     return fallback;
   }
+}
+
+export const DEFAULT_THINKING: ThinkingSetting = { enabled: true, budget: null };
+
+function validThinking(v: unknown): v is ThinkingSetting {
+  const t = v as ThinkingSetting;
+  return !!t && typeof t === 'object' && typeof t.enabled === 'boolean' && (t.budget === null || (Number.isInteger(t.budget) && t.budget >= 0));
+}
+
+function initialThinking(): Record<string, ThinkingSetting> {
+  const raw = readLocal<Record<string, unknown>>(THINKING_KEY, {});
+  return Object.fromEntries(Object.entries(raw).filter(([, v]) => validThinking(v))) as Record<string, ThinkingSetting>;
 }
 
 function initialTheme(): ThemeChoice {
@@ -87,6 +110,7 @@ let state: State = {
   model: null,
   online: true,
   chat: readLocal(CHAT_KEY, DEFAULT_CHAT_SETTINGS),
+  thinking: initialThinking(),
   notices: [],
   desktop: false,
 };
@@ -177,6 +201,49 @@ export function setChatSettings(patch: Partial<ChatSettings>): void {
     /* storage unavailable */
   }
   set({ chat });
+}
+
+export function thinkingFor(conversationId: string | null): ThinkingSetting {
+  return state.thinking[conversationId ?? ''] ?? DEFAULT_THINKING;
+}
+
+function saveThinking(thinking: Record<string, ThinkingSetting>): void {
+  const keys = Object.keys(thinking);
+  for (const k of keys.slice(0, Math.max(0, keys.length - THINKING_KEEP))) delete thinking[k];
+  try {
+    globalThis.localStorage?.setItem(THINKING_KEY, JSON.stringify(thinking));
+  } catch {
+    /* storage unavailable */
+  }
+  set({ thinking });
+}
+
+export function setThinking(conversationId: string | null, patch: Partial<ThinkingSetting>): void {
+  const key = conversationId ?? '';
+  const next = { ...thinkingFor(conversationId), ...patch };
+  const thinking = { ...state.thinking };
+  delete thinking[key]; // re-inserted last: the most recently changed
+  thinking[key] = next;
+  saveThinking(thinking);
+}
+
+/** A chat was saved under a new id (its first save, or saved anew by a regenerate): its setting follows. */
+export function moveThinking(from: string | null, to: string | null): void {
+  const key = from ?? '';
+  if (from === to || !(key in state.thinking)) return;
+  const thinking = { ...state.thinking };
+  const setting = thinking[key]!;
+  delete thinking[key];
+  if (to !== null) thinking[to] = setting;
+  saveThinking(thinking);
+}
+
+export function forgetThinking(conversationId: string | null): void {
+  const key = conversationId ?? '';
+  if (!(key in state.thinking)) return;
+  const thinking = { ...state.thinking };
+  delete thinking[key];
+  saveThinking(thinking);
 }
 
 let noticeSeq = 0;

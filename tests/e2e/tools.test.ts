@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentBackend, AgentGeneration } from '../../src/tools/agent.js';
-import { detectToolFormat } from '../../src/tools/agent.js';
 import { createToolPlugins } from '../../src/server/routes/tool-plugins.js';
 import { createToolServices, type ToolServices } from '../../src/tools/index.js';
 import type { ServerPlugin } from '../../src/server/index.js';
@@ -69,7 +68,10 @@ function writeWav(file: string, tags: { title: string; artist: string; album: st
 
 /**
  * The agent's model output, scripted: the first step of a run calls finance_add_transaction, the step
- * after the tool result answers. Prompts are still rendered with the real model's chat template.
+ * after the tool result answers. A question about the balance says what it will do and makes two calls
+ * in one step (one that reads, one that writes), then answers. Prompts are still rendered with the real
+ * model's chat template, and the output is read in its chat format (Qwen2's: no thinking; thinking.test.ts
+ * covers the agent's thinking with a template that has it).
  */
 function scriptedAgent(server: () => InProcessServer, services: () => ToolServices): AgentBackend {
   return {
@@ -79,7 +81,18 @@ function scriptedAgent(server: () => InProcessServer, services: () => ToolServic
       return m;
     },
     generate: async (request): Promise<AgentGeneration> => {
-      const format = detectToolFormat(server().manager.model!, services().registry);
+      const format = request.grammar ? 'json' : 'native';
+      const chatFormat = server().manager.model!.tokenizeChat(request.messages, request.format).chatFormat;
+      const question = request.messages.findLast((m) => m.role === 'user')?.content ?? '';
+      if (format === 'native' && /balance/.test(question) && !request.messages.some((m) => m.role === 'tool')) {
+        const today = new Date().toISOString().slice(0, 10);
+        const calls = [
+          { name: 'finance_list_accounts', arguments: {} },
+          { name: 'finance_add_transaction', arguments: { accountId: 1, date: today, amount: -2.5, payee: 'Balance bakery', category: 'Food' } },
+        ];
+        return scripted(`First the accounts, then the bakery purchase.\n${calls.map((c) => `<tool_call>\n${JSON.stringify(c)}\n</tool_call>`).join('\n')}`, chatFormat);
+      }
+      if (format === 'native' && /balance/.test(question)) return scripted('Your balance is listed, and the bakery is recorded.', chatFormat);
       // The user's question (tool results may also come back as user messages in the JSON format).
       const lastQuestion = request.messages.findLastIndex((m) => m.role === 'user' && m.content.includes('coffee') && !/"created"|declined/.test(m.content));
       const afterQuestion = request.messages
@@ -97,21 +110,26 @@ function scriptedAgent(server: () => InProcessServer, services: () => ToolServic
         : format === 'json'
           ? JSON.stringify({ tool: call.name, arguments: call.arguments })
           : `<tool_call>\n${JSON.stringify(call)}\n</tool_call>`;
-      const chunks = text.match(/.{1,6}/gs) ?? [text];
-      let finished!: () => void;
-      const consumed = new Promise<void>((resolve) => (finished = resolve));
-      const generation = {
-        async *[Symbol.asyncIterator]() {
-          for (const c of chunks) {
-            await sleep(15);
-            yield { text: c };
-          }
-          finished();
-        },
-        result: consumed.then(() => ({ text, stopReason: 'eos', usage: { promptTokens: 10, completionTokens: chunks.length } })),
-      };
-      return generation;
+      return scripted(text, chatFormat);
     },
+  };
+}
+
+/** A generation that streams `text` in small pieces. */
+function scripted(text: string, chatFormat: AgentGeneration['chatFormat']): AgentGeneration {
+  const chunks = text.match(/.{1,6}/gs) ?? [text];
+  let finished!: () => void;
+  const consumed = new Promise<void>((resolve) => (finished = resolve));
+  return {
+    chatFormat,
+    async *[Symbol.asyncIterator]() {
+      for (const c of chunks) {
+        await sleep(15);
+        yield { text: c };
+      }
+      finished();
+    },
+    result: consumed.then(() => ({ text, stopReason: 'eos', usage: { promptTokens: 10, completionTokens: chunks.length } })),
   };
 }
 
@@ -402,6 +420,40 @@ describe.skipIf(!HAVE_CHROMIUM)('personal tools in the web UI', () => {
     expect(await page.getByTestId('tool-status').nth(1).textContent()).toBe('Denied');
     expect(await page.locator('wf-chat-message[sender="assistant"]').count()).toBe(2);
     await screenshot(page, 'chat-reopened');
+  }, T);
+
+  it('chat with tools: a step with two calls shows its text, then both cards in order, then the answer', async () => {
+    await page.getByRole('button', { name: '+ New chat' }).click();
+    await page.getByRole('textbox', { name: 'Message' }).fill('What is my balance? Also log the bakery.');
+    await page.getByRole('button', { name: 'Send message' }).click();
+    const cards = page.getByTestId('tool-call');
+    await expect.poll(() => cards.count(), { timeout: 30_000 }).toBe(2);
+    expect(await cards.nth(0).textContent()).toContain('finance_list_accounts');
+    expect(await cards.nth(1).textContent()).toContain('finance_add_transaction');
+    // The writing call waits for its own confirmation (the agent reports the step's results together, after it).
+    await expect.poll(() => cards.nth(1).getByTestId('tool-status').textContent(), { timeout: 15_000 }).toBe('Needs your confirmation');
+    // What the step said before its calls sits above them, in a message of its own.
+    const messages = page.locator('wf-chat-message[sender="assistant"]');
+    await expect.poll(() => messages.first().locator('[data-testid="assistant-text"]').innerText()).toContain('First the accounts');
+    await cards.nth(1).getByTestId('tool-confirm').click();
+    await expect.poll(() => cards.nth(0).getByTestId('tool-status').textContent(), { timeout: 15_000 }).toBe('Done');
+    await expect.poll(() => cards.nth(1).getByTestId('tool-status').textContent(), { timeout: 15_000 }).toBe('Done');
+    const reply = messages.last();
+    await expect.poll(() => reply.locator('[data-testid="assistant-text"]').innerText(), { timeout: 15_000 }).toContain('bakery is recorded');
+    expect(await reply.locator('[data-testid="assistant-text"]').innerText()).not.toContain('First the accounts');
+    await screenshot(page, 'chat-tools-parallel');
+
+    // Reopened: the same order.
+    await page.getByRole('button', { name: '+ New chat' }).click();
+    await page.getByRole('list', { name: 'Conversations' }).getByRole('button', { name: /Open conversation What is my balance/ }).click();
+    await expect.poll(() => page.getByTestId('tool-call').count()).toBe(2);
+    expect(await messages.count()).toBe(2);
+    expect(await messages.first().locator('[data-testid="assistant-text"]').innerText()).toContain('First the accounts');
+    const order = await page.evaluate(() => {
+      const log = document.querySelector('wf-app')!.shadowRoot!.querySelector('wf-chat-view')!.shadowRoot!.querySelector('wf-chat-log')!.shadowRoot!.querySelector('.log')!;
+      return [...log.children].map((el) => el.tagName.toLowerCase() + (el.getAttribute('sender') ? `:${el.getAttribute('sender')}` : ''));
+    });
+    expect(order).toEqual(['wf-chat-message:user', 'wf-chat-message:assistant', 'wf-tool-call-card', 'wf-tool-call-card', 'wf-chat-message:assistant']);
   }, T);
 
   it('raised no Content-Security-Policy violation and no script error', () => {

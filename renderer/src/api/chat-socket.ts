@@ -1,8 +1,8 @@
 // The chat stream over one WebSocket (/api/llm/stream, protocol in docs/server.md): `start` sends
-// {type:'chat', id, ...} and routes the server's token/done/error messages of that id to its handlers;
+// {type:'chat', id, ...} and routes the server's token/reasoning/done/error messages of that id to its handlers;
 // `cancel` sends {type:'cancel', id}. Several requests may be in flight. The socket opens on first use and
 // again after it dropped; requests in flight when it drops end with an error `connection_lost`.
-import type { ChatMessage, GenerationParams, Tool, WsDoneMessage } from './types.js';
+import type { ChatMessage, GenerationParams, ThinkingOptions, Tool, WsDoneMessage } from './types.js';
 
 export interface StreamError {
   code: string;
@@ -12,6 +12,8 @@ export interface StreamError {
 
 export interface StreamHandlers {
   onToken(text: string): void;
+  /** A piece of the model's thinking (models that think), apart from the answer. */
+  onReasoning?(text: string): void;
   onDone(done: WsDoneMessage): void;
   onError(error: StreamError): void;
   /** Messages of this request with another type (e.g. tool events of a later protocol version). */
@@ -22,6 +24,7 @@ export interface ChatStreamRequest {
   messages: ChatMessage[];
   params?: GenerationParams;
   tools?: Tool[];
+  thinking?: ThinkingOptions;
 }
 
 export interface StreamHandle {
@@ -119,6 +122,9 @@ export class ChatSocket {
     switch (msg.type) {
       case 'token':
         if (typeof msg.text === 'string') h.onToken(msg.text);
+        break;
+      case 'reasoning':
+        if (typeof msg.text === 'string') h.onReasoning?.(msg.text);
         break;
       case 'done':
         this.#inFlight.delete(id);

@@ -2,6 +2,7 @@
 // src/models/types.ts (the model store's Node-free shapes): both sides agree on one definition.
 export type {
   ChatMessage,
+  ChatResponse,
   ErrorBody,
   GenerationParams,
   HealthResponse,
@@ -11,6 +12,7 @@ export type {
   SchedulerStats,
   StopReason,
   SystemResponse,
+  ThinkingOptions,
   Timings,
   Tool,
   Usage,
@@ -19,6 +21,7 @@ export type {
   WsClientMessage,
   WsDoneMessage,
   WsErrorMessage,
+  WsReasoningMessage,
   WsServerMessage,
   WsTokenMessage,
 } from '../../../src/server/schemas.js';
@@ -48,3 +51,30 @@ export interface LoadRequest {
   contextSize?: number;
   gpuLayers?: number | 'auto';
 }
+
+// ---------------------------------------------------------------------------------------------------
+// /api/conversations (src/server/routes/conversations.ts). Mirrored rather than imported: the stored
+// shapes live in src/storage/conversations.ts, which is Node code (better-sqlite3).
+
+export interface StoredToolCallView {
+  id: string;
+  name: string;
+  arguments: unknown;
+}
+
+/** A saved message as GET /api/conversations/:id returns it. */
+export interface StoredMessageView {
+  id: number;
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string;
+  /** Assistant: its thinking, kept apart from the answer. */
+  reasoning?: string;
+  /** Assistant: how long it thought (ms). */
+  thinkingMs?: number;
+  toolCalls?: StoredToolCallView[];
+  toolCallId?: string;
+  name?: string;
+}
+
+/** A message as POST /api/conversations(/:id/messages) takes it. */
+export type NewStoredMessage = Omit<StoredMessageView, 'id'>;

@@ -1,10 +1,13 @@
 // <wf-chat-message>: one message. Properties: `sender` (the message's role), `content`, `streaming`, `stopReason`, `error`,
-// `stats` (tokens/s etc.), `canRegenerate`. Events: `copy-message` and `regenerate` (both bubble, composed).
-// Assistant text is rendered as sanitized markdown; user text as plain text.
+// `stats` (tokens/s etc.), `canRegenerate`, and the thinking of an assistant message: `reasoning`,
+// `thinkingLive`, `thinkingMs`, `thinkingStartedAt`; `warning`. Events: `copy-message` and `regenerate` (both
+// bubble, composed). Assistant text is rendered as sanitized markdown; user text as plain text; the
+// thinking sits above the answer in a <wf-thinking-block>.
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
 import { unsafeHTML } from 'lit/directives/unsafe-html.js';
 import { baseStyles } from '../shared/styles.js';
 import { markdownStyles, renderMarkdown } from './markdown.js';
+import './thinking-block.js';
 
 export interface MessageStats {
   completionTokens: number;
@@ -28,6 +31,11 @@ export class ChatMessageView extends LitElement {
     error: { type: String },
     stats: { attribute: false },
     canRegenerate: { type: Boolean, attribute: 'can-regenerate' },
+    reasoning: { type: String },
+    thinkingLive: { type: Boolean, attribute: 'thinking-live' },
+    thinkingMs: { type: Number, attribute: false },
+    thinkingStartedAt: { type: Number, attribute: false },
+    warning: { type: String },
   };
 
   sender: 'user' | 'assistant' | 'system' | 'tool' = 'assistant';
@@ -37,6 +45,11 @@ export class ChatMessageView extends LitElement {
   error: string | null = null;
   stats: MessageStats | null = null;
   canRegenerate = false;
+  reasoning = '';
+  thinkingLive = false;
+  thinkingMs: number | null = null;
+  thinkingStartedAt: number | null = null;
+  warning: string | null = null;
   #html = '';
   #htmlFor: string | null = null;
 
@@ -122,6 +135,9 @@ export class ChatMessageView extends LitElement {
       .error-text {
         margin-top: 0.35rem;
       }
+      .warning {
+        color: var(--wf-warning);
+      }
     `,
   ];
 
@@ -137,29 +153,52 @@ export class ChatMessageView extends LitElement {
     this.dispatchEvent(new CustomEvent(name, { bubbles: true, composed: true }));
   }
 
+  #thinking() {
+    if (this.sender !== 'assistant' || (!this.reasoning && !this.thinkingLive)) return nothing;
+    return html`<wf-thinking-block
+      .text=${this.reasoning}
+      ?live=${this.thinkingLive}
+      .durationMs=${this.thinkingMs}
+      .startedAt=${this.thinkingStartedAt}
+    ></wf-thinking-block>`;
+  }
+
+  #footer() {
+    // A step of a tool-using reply that only thought before its calls has nothing to copy or report.
+    if (!this.content && !this.error && !this.stopReason && !this.stats && !this.canRegenerate && !this.warning) return nothing;
+    const notes = [
+      this.stopReason && STOP_TEXT[this.stopReason] ? html`<span class="stop" data-testid="stop-reason">${STOP_TEXT[this.stopReason]}</span>` : null,
+      this.warning ? html`<span class="warning" title=${this.warning} data-testid="format-warning">Not in the model's format</span>` : null,
+      this.stats
+        ? html`<span title="time to first token ${Math.round(this.stats.timeToFirstTokenMs)} ms"
+            >${this.stats.completionTokens} tokens · ${this.stats.tokensPerSecond.toFixed(1)} tok/s</span
+          >`
+        : null,
+    ].filter((n) => n !== null);
+    return html`<footer>
+      ${notes.map((n, i) => (i === 0 ? n : html` · ${n}`))}
+      <span class="grow"></span>
+      <button class="ghost" @click=${() => this.#emit('copy-message')} aria-label="Copy message" ?disabled=${!this.content}>Copy</button>
+      ${this.canRegenerate ? html`<button class="ghost" @click=${() => this.#emit('regenerate')} aria-label="Regenerate response">Regenerate</button>` : nothing}
+    </footer>`;
+  }
+
   override render() {
     const assistant = this.sender === 'assistant';
     const label = assistant ? 'Assistant' : this.sender === 'user' ? 'You' : this.sender;
+    // While it only thinks, the cursor stays out of the answer: the thinking block shows the progress.
+    const answer = assistant && (this.content || (this.streaming && !this.thinkingLive) || !this.reasoning);
     return html`
       <div class="avatar" aria-hidden="true">${assistant ? 'W' : 'You'}</div>
       <article class="bubble" aria-label="${label} message" aria-busy=${this.streaming ? 'true' : 'false'}>
-        ${assistant
+        ${this.#thinking()}
+        ${answer
           ? html`<div class="md" data-testid="assistant-text">${unsafeHTML(this.#rendered())}${this.streaming ? html`<span class="cursor" aria-hidden="true"></span>` : nothing}</div>`
-          : html`<div class="user-text">${this.content}</div>`}
+          : assistant
+            ? nothing
+            : html`<div class="user-text">${this.content}</div>`}
         ${this.error ? html`<div class="error-text" role="alert">${this.error}</div>` : nothing}
-        ${assistant && !this.streaming
-          ? html`<footer>
-              ${this.stopReason && STOP_TEXT[this.stopReason] ? html`<span class="stop" data-testid="stop-reason">${STOP_TEXT[this.stopReason]}</span> ·` : nothing}
-              ${this.stats
-                ? html`<span title="time to first token ${Math.round(this.stats.timeToFirstTokenMs)} ms"
-                      >${this.stats.completionTokens} tokens · ${this.stats.tokensPerSecond.toFixed(1)} tok/s</span
-                    >`
-                : nothing}
-              <span class="grow"></span>
-              <button class="ghost" @click=${() => this.#emit('copy-message')} aria-label="Copy message" ?disabled=${!this.content}>Copy</button>
-              ${this.canRegenerate ? html`<button class="ghost" @click=${() => this.#emit('regenerate')} aria-label="Regenerate response">Regenerate</button>` : nothing}
-            </footer>`
-          : nothing}
+        ${assistant && !this.streaming ? this.#footer() : nothing}
       </article>
     `;
   }

@@ -2,7 +2,8 @@
 // else this window's memory. `detect()` tells which (true: saved on the backend).
 import { ApiError, type ApiClient } from '../api/client.js';
 import { newId } from '../api/chat-socket.js';
-import type { ChatItem } from './chat-view.js';
+import type { NewStoredMessage, StoredMessageView } from '../api/types.js';
+import { savedThinking, type ChatItem } from './chat-items.js';
 import type { ToolCallStatus } from './tool-call-card.js';
 
 export interface ConversationSummary {
@@ -20,13 +21,19 @@ interface RemoteConversation {
   messageCount?: number;
 }
 
-interface RemoteMessage {
-  id: number;
-  role: 'system' | 'user' | 'assistant' | 'tool';
-  content: string;
-  toolCalls?: { id: string; name: string; arguments: unknown }[];
-  toolCallId?: string;
-  name?: string;
+type RemoteMessage = StoredMessageView;
+
+/** A saved message as it is saved again (a regenerate saves the conversation anew), thinking included. */
+function resave({ role, content, reasoning, thinkingMs, toolCalls, toolCallId, name }: RemoteMessage): NewStoredMessage {
+  return {
+    role,
+    content,
+    ...(reasoning ? { reasoning } : {}),
+    ...(thinkingMs !== undefined ? { thinkingMs } : {}),
+    ...(toolCalls ? { toolCalls } : {}),
+    ...(toolCallId ? { toolCallId } : {}),
+    ...(name ? { name } : {}),
+  };
 }
 
 interface LocalConversation {
@@ -107,12 +114,14 @@ export class ConversationSource {
     const toolResults = new Map<string, string>();
     for (const m of c.messages) if (m.role === 'tool' && m.toolCallId) toolResults.set(m.toolCallId, m.content);
     for (const m of c.messages) {
-      if (m.role === 'user' || m.role === 'assistant') {
-        for (const call of m.toolCalls ?? []) {
-          const result = toolResults.get(call.id);
-          items.push({ kind: 'tool', key: newId('t'), call: { id: call.id, name: call.name, arguments: call.arguments, status: savedStatus(result), ...(result !== undefined ? { result } : {}) } });
-        }
-        if (m.content || m.role === 'user') items.push({ kind: 'message', key: newId('m'), role: m.role, content: m.content });
+      if (m.role !== 'user' && m.role !== 'assistant') continue;
+      const calls = m.toolCalls ?? [];
+      const thought = m.role === 'assistant' ? savedThinking(m) : {};
+      // A step's thinking and text come before its calls, as they did while it streamed.
+      if (m.content || m.role === 'user' || thought.reasoning) items.push({ kind: 'message', key: newId('m'), role: m.role, content: m.content, ...thought });
+      for (const call of calls) {
+        const result = toolResults.get(call.id);
+        items.push({ kind: 'tool', key: newId('t'), call: { id: call.id, name: call.name, arguments: call.arguments, status: savedStatus(result), ...(result !== undefined ? { result } : {}) } });
       }
     }
     return items;
@@ -132,20 +141,14 @@ export class ConversationSource {
     if (!id || !this.#remote) return id;
     const old = await this.#api.get<{ title: string; messages: RemoteMessage[] }>(`/api/conversations/${encodeURIComponent(id)}`);
     const lastUser = old.messages.findLastIndex((m) => m.role === 'user');
-    const keep = old.messages.slice(0, Math.max(0, lastUser)).map(({ role, content, toolCalls, toolCallId, name }) => ({
-      role,
-      content,
-      ...(toolCalls ? { toolCalls } : {}),
-      ...(toolCallId ? { toolCallId } : {}),
-      ...(name ? { name } : {}),
-    }));
+    const keep = old.messages.slice(0, Math.max(0, lastUser)).map(resave);
     const created = await this.#api.post<RemoteConversation>('/api/conversations', { title: old.title, messages: keep });
     await this.#api.delete(`/api/conversations/${encodeURIComponent(id)}`);
     return created.id;
   }
 
   /** Saves one message (creating the conversation on the first); returns the conversation's id. */
-  async append(id: string | null, message: { role: 'user' | 'assistant'; content: string }, items: ChatItem[]): Promise<string> {
+  async append(id: string | null, message: { role: 'user' | 'assistant'; content: string; reasoning?: string; thinkingMs?: number }, items: ChatItem[]): Promise<string> {
     const now = new Date().toISOString();
     if (!this.#remote) {
       const cid = id ?? newId('c');
@@ -179,13 +182,7 @@ export class ConversationSource {
     }
     const old = await this.#api.get<{ title: string; messages: RemoteMessage[] }>(`/api/conversations/${encodeURIComponent(id)}`);
     const last = old.messages.findLastIndex((m) => m.role === 'assistant');
-    const keep = old.messages.filter((_, i) => i !== last).map(({ role, content, toolCalls, toolCallId, name }) => ({
-      role,
-      content,
-      ...(toolCalls ? { toolCalls } : {}),
-      ...(toolCallId ? { toolCallId } : {}),
-      ...(name ? { name } : {}),
-    }));
+    const keep = old.messages.filter((_, i) => i !== last).map(resave);
     void items;
     const created = await this.#api.post<RemoteConversation>('/api/conversations', { title: old.title, messages: keep });
     await this.#api.delete(`/api/conversations/${encodeURIComponent(id)}`);

@@ -1,14 +1,17 @@
 // The assistant with tools: POST /api/agent/chat streams the agent's events as Server-Sent Events (token,
-// tool_call, confirmation_required, tool_result, invalid_tool_call, done, error; src/server/routes/tools.ts)
+// reasoning, tool_call, confirmation_required, tool_result, invalid_tool_call, format_warning, done, error;
+// src/server/routes/tools.ts). One step may call several tools at once: each gets its own card.
 // and tool calls that change data wait for the user's answer at /api/agent/confirmations/:id. This module
 // turns those events into what the chat shows: reply text, and one card per tool call whose status moves
 // running → (needs confirmation →) done / denied / failed.
 import { ApiError, type ApiClient } from '../api/client.js';
-import type { GenerationParams } from '../api/types.js';
+import type { GenerationParams, ThinkingOptions } from '../api/types.js';
 import type { ToolCallView } from './tool-call-card.js';
 
 export type ToolEvent =
-  | { type: 'token'; text: string }
+  | { type: 'token'; step: number; text: string }
+  | { type: 'reasoning'; step: number; text: string }
+  | { type: 'warning'; message: string }
   | { type: 'tool_call'; call: ToolCallView }
   | { type: 'done'; stopReason: string; answer: string; conversationId: string | null }
   | { type: 'error'; code: string; message: string };
@@ -18,6 +21,7 @@ export interface AgentRequest {
   conversationId?: string | null;
   systemPrompt?: string;
   params?: Pick<GenerationParams, 'maxTokens' | 'temperature'>;
+  thinking?: Pick<ThinkingOptions, 'enabled' | 'budget'>;
 }
 
 interface RawCall {
@@ -53,6 +57,7 @@ export class ToolRunner {
       message: req.message,
       ...(req.conversationId ? { conversationId: req.conversationId } : {}),
       ...(req.systemPrompt ? { systemPrompt: req.systemPrompt } : {}),
+      ...(req.thinking ? { thinking: req.thinking } : {}),
       ...(req.params ? { params: { ...(req.params.maxTokens ? { maxTokens: Math.min(32_768, req.params.maxTokens) } : {}), ...(req.params.temperature !== undefined ? { temperature: req.params.temperature } : {}) } } : {}),
       stream: true,
     };
@@ -68,7 +73,11 @@ export class ToolRunner {
         }
         switch (ev.event) {
           case 'token':
-            if (typeof data.text === 'string') onEvent({ type: 'token', text: data.text });
+          case 'reasoning':
+            if (typeof data.text === 'string') onEvent({ type: ev.event, step: Number(data.step) || 0, text: data.text });
+            break;
+          case 'format_warning':
+            if (typeof data.message === 'string') onEvent({ type: 'warning', message: data.message });
             break;
           case 'tool_call': {
             const call = data.call as RawCall;

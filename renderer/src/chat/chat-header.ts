@@ -1,0 +1,89 @@
+// <wf-chat-header>: the chat's title bar (title, this chat's thinking controls, "Use tools") and, under it,
+// a banner while no model is ready. Properties: `heading`, `thinking` (this chat's setting),
+// `toolsAvailable`. Event: `thinking-change` (from <wf-thinking-controls>, bubbles). "Use tools" is a
+// setting of all chats and goes straight to the store.
+import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
+import { DEFAULT_THINKING, StoreController, navigate, setChatSettings, type ThinkingSetting } from '../store.js';
+import { baseStyles } from '../shared/styles.js';
+import './thinking-controls.js';
+
+export class ChatHeader extends LitElement {
+  static override properties: PropertyDeclarations = {
+    heading: { type: String },
+    thinking: { attribute: false },
+    toolsAvailable: { type: Boolean, attribute: 'tools-available' },
+  };
+
+  heading = '';
+  thinking: ThinkingSetting = DEFAULT_THINKING;
+  toolsAvailable = false;
+  readonly #store = new StoreController(this);
+
+  static override styles = [
+    baseStyles,
+    css`
+      :host {
+        display: block;
+      }
+      header {
+        display: flex;
+        align-items: center;
+        gap: 0.75rem;
+        padding: 0.75rem 1.25rem;
+        border-bottom: 1px solid var(--wf-border);
+        flex-wrap: wrap;
+      }
+      header h1 {
+        margin: 0;
+        font-size: 1.1rem;
+      }
+      .banner {
+        margin: 0.75rem 1.25rem 0;
+        padding: 0.6rem 0.8rem;
+        border-radius: var(--wf-radius);
+        background: var(--wf-surface-2);
+        border: 1px solid var(--wf-border);
+        display: flex;
+        gap: 0.75rem;
+        align-items: center;
+        flex-wrap: wrap;
+      }
+    `,
+  ];
+
+  /** Focuses the title (after navigation, for screen readers). */
+  override focus(): void {
+    this.renderRoot.querySelector<HTMLElement>('h1')?.focus();
+  }
+
+  #banner() {
+    const m = this.#store.state.model;
+    if (!m || m.state === 'ready') return nothing;
+    const text =
+      m.state === 'loading'
+        ? `The model is loading (${Math.round((m.progress ?? 0) * 100)}%)…`
+        : m.state === 'error'
+          ? `The model failed to load: ${m.error?.message ?? 'unknown error'}`
+          : 'No model is loaded. Pick one in the model manager to start chatting.';
+    return html`<div class="banner" role="status">
+      <span class="grow">${text}</span>
+      ${m.state !== 'loading' ? html`<button @click=${() => navigate('models')}>Open models</button>` : nothing}
+    </div>`;
+  }
+
+  override render() {
+    return html`<header>
+        <h1 tabindex="-1" class="grow">${this.heading}</h1>
+        <wf-thinking-controls .setting=${this.thinking}></wf-thinking-controls>
+        ${this.toolsAvailable
+          ? html`<label class="inline small" title="Let the assistant read and change your finances, time, vault and music (changes ask you first)"
+              ><input type="checkbox" .checked=${this.#store.state.chat.useTools} @change=${(e: Event) => setChatSettings({ useTools: (e.target as HTMLInputElement).checked })} />Use
+              tools</label
+            >`
+          : nothing}
+      </header>
+      ${this.#banner()}`;
+  }
+}
+
+customElements.define('wf-chat-header', ChatHeader);

@@ -2,7 +2,8 @@
 // The `westfall` command. `westfall serve` starts the backend: settings from flags > environment > .env >
 // defaults (an invalid one exits with code 2), logs to the data directory, prints the address and how to
 // authenticate, loads the configured model, and shuts down gracefully on SIGINT/SIGTERM.
-// `westfall backup` copies the database safely while the service may be running.
+// `westfall backup` copies the database safely while the service may be running; `westfall restore FILE`
+// replaces it with a backup, only while no backend has it open (markers in <db>.users/, see storage/lock.ts).
 import path from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config, type RawSettings } from '../config/index.js';
@@ -13,7 +14,8 @@ import { createApp, ModelManager, type ServerPlugin } from '../server/index.js';
 import modelsRoutes from '../server/routes/models.js';
 import { LOGIN_FRAGMENT_KEY, LoginCodes, rendererRoutes } from '../server/routes/renderer.js';
 import { createToolPlugins } from '../server/routes/tool-plugins.js';
-import { backupDatabase, backupFileName, openDatabase } from '../storage/index.js';
+import { isWestfallError } from '../errors.js';
+import { acquireRestoreLock, backupDatabase, backupFileName, claimDatabaseUse, openDatabase, restoreDatabase } from '../storage/index.js';
 import { createToolServices, DATABASE_FILE, type ToolServices } from '../tools/index.js';
 import { loadProfile, profileToEngineOptions } from '../tuning/index.js';
 import { registerBenchCommand } from './commands/bench.js';
@@ -104,7 +106,10 @@ export async function serve(flags: ServeFlags): Promise<void> {
   setLogHandler((level, message) => llamaLog[level](message.trimEnd()), 'warn');
 
   let tools: ToolServices;
+  let releaseDatabase: () => void = () => {};
   try {
+    // Before opening it: `westfall restore` must not swap the file under us, nor we open it mid-swap.
+    releaseDatabase = claimDatabaseUse(path.join(config.dataDir, DATABASE_FILE), 'serve');
     tools = createToolServices(config.dataDir);
   } catch (err) {
     process.stderr.write(`westfall: cannot open the database in ${config.dataDir}: ${(err as Error).message}\n`);
@@ -149,6 +154,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     try {
       await app.close();
       tools.close();
+      releaseDatabase();
       setLogHandler(null);
       logger.info('stopped');
       flush();
@@ -188,6 +194,16 @@ export async function serve(flags: ServeFlags): Promise<void> {
   }
 }
 
+function claimOrExit(dbFile: string, kind: string): () => void {
+  try {
+    return claimDatabaseUse(dbFile, kind);
+  } catch (err) {
+    if (!isWestfallError(err)) throw err;
+    process.stderr.write(`westfall: ${err.message}\n`);
+    process.exit(EXIT_FAILURE);
+  }
+}
+
 export function buildProgram(): Command {
   const program = new Command();
   program.name('westfall').description('Westfall Assistant: a private assistant that runs language models on your machine').version(VERSION);
@@ -212,12 +228,46 @@ export function buildProgram(): Command {
     .action(async (flags: { out?: string; dataDir?: string }) => {
       const { config } = loadConfigOrExit({ dataDir: flags.dataDir });
       // Read-write with WAL and a busy timeout: safe while `westfall serve` uses the same file.
-      const db = openDatabase(path.join(config.dataDir, DATABASE_FILE));
+      const dbFile = path.join(config.dataDir, DATABASE_FILE);
+      const release = claimOrExit(dbFile, 'backup');
+      const db = openDatabase(dbFile);
       try {
         const result = await backupDatabase(db, flags.out ?? path.join(config.dataDir, 'backups', backupFileName()));
         process.stdout.write(`${result.path}\n`);
       } finally {
         db.close();
+        release();
+      }
+    });
+  program
+    .command('restore')
+    .argument('<file>', 'a backup made by `westfall backup` (or any copy of the database)')
+    .description(
+      'replace the database with a backup. Stop the backend first (westfall serve, the desktop app): restore ' +
+        'refuses while one has the database open. The backup is checked (SQLite integrity, a Westfall schema ' +
+        'no newer than this build) and migrated before the swap; the current database is kept beside it as ' +
+        'westfall.db.before-restore-<time>, and put back if anything fails',
+    )
+    .option('--data-dir <dir>', 'data directory (WESTFALL_DATA_DIR)')
+    .action((file: string, flags: { dataDir?: string }) => {
+      const { config } = loadConfigOrExit({ dataDir: flags.dataDir });
+      const dbFile = path.join(config.dataDir, DATABASE_FILE);
+      try {
+        const release = acquireRestoreLock(dbFile);
+        try {
+          const r = restoreDatabase(dbFile, file);
+          process.stdout.write(
+            `Restored ${r.from} into ${r.dbFile} (schema version ${r.backupVersion}` +
+              `${r.schemaVersion !== r.backupVersion ? `, migrated to ${r.schemaVersion}` : ''}).\n` +
+              (r.previous ? `The previous database is kept at ${r.previous}\n` : ''),
+          );
+        } finally {
+          release();
+        }
+      } catch (err) {
+        if (!isWestfallError(err)) throw err;
+        process.stderr.write(`westfall: restore refused (${err.code}): ${err.message}\n`);
+        process.exitCode = EXIT_FAILURE;
       }
     });
   registerBenchCommand(program);

@@ -4,6 +4,8 @@ export { openDatabase, type DB, type OpenDatabaseOptions } from './database.js';
 export { migrate, appliedMigrations, type Migration, type AppliedMigration } from './migrate.js';
 export { MIGRATIONS } from './migrations/index.js';
 export { backupDatabase, backupFileName, type BackupResult } from './backup.js';
+export { restoreDatabase, type RestoreOptions, type RestoreResult } from './restore.js';
+export { acquireRestoreLock, claimDatabaseUse, usersDirOf } from './lock.js';
 export { hasFts5, tableExists } from './features.js';
 export {
   ConversationStore,

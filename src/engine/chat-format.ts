@@ -152,6 +152,31 @@ export interface FinishedMessage {
   warning: string | null;
 }
 
+/**
+ * JSON text without the whitespace between tokens (strings untouched). Formats' parsers hand partial
+ * arguments over as written but may re-serialize complete ones, so streamed fragments and the final
+ * arguments are compared, and sent, in this one spelling; it also works on a partial text.
+ */
+export function minifyJsonText(text: string): string {
+  let out = '';
+  let inString = false;
+  let escaped = false;
+  for (const ch of text) {
+    if (inString) {
+      out += ch;
+      if (escaped) escaped = false;
+      else if (ch === '\\') escaped = true;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') {
+      inString = true;
+      out += ch;
+    } else if (ch !== ' ' && ch !== '\n' && ch !== '\t' && ch !== '\r') {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 let callCounter = 0;
 function newCallId(): string {
   callCounter = (callCounter + 1) % 1e9;
@@ -185,10 +210,18 @@ export class ChatOutputParser {
     );
   }
 
-  /** A one-shot parse of a whole reply. */
+  /**
+   * A one-shot parse of a whole reply. Output that does not complete its format (a small model's slip,
+   * a reply cut off by max_tokens) is read as far as it goes, as while streaming, and only output that
+   * cannot be read at all is plain content; either way `warning` says why.
+   */
   parse(text: string): { message: ParsedMessage; warning: string | null } {
     const r = callNative(() => this.#parser.parse(text, false));
-    return { message: r.message, warning: r.error ?? null };
+    if (!r.error) return { message: r.message, warning: null };
+    const partial = callNative(() => this.#parser.parse(text, true));
+    const m = partial.message;
+    const read = !partial.error && (m.content !== '' || m.reasoning !== '' || m.toolCalls.length > 0);
+    return { message: read ? m : r.message, warning: r.error };
   }
 
   /** The deltas for `text`, the next piece of the reply. */
@@ -203,22 +236,46 @@ export class ChatOutputParser {
 
   /** At the end: the final message (a one-shot parse of the whole text) and what was not streamed yet. */
   finish(): FinishedMessage {
-    const { message, warning } = this.parse(this.#text);
+    let { message, warning } = this.parse(this.#text);
+    // Output that stopped matching its format after parts of it were shown: the reply is what was shown
+    // (a client cannot take back a delta), and the warning says the rest could not be read.
+    if (warning && this.#streamedAnything() && !this.#extends(message)) message = this.#sentMessage();
     const deltas = this.#diff(message, true);
     // Ids for calls whose header was never streamed (the whole call came in the last piece).
-    message.toolCalls = message.toolCalls.map((c, i) => ({ ...c, id: this.#calls[i]?.id ?? (c.id || newCallId()) }));
+    message.toolCalls = message.toolCalls.map((c, i) => ({ ...c, arguments: minifyJsonText(c.arguments), id: this.#calls[i]?.id ?? (c.id || newCallId()) }));
     return { message, deltas, warning };
+  }
+
+  #streamedAnything(): boolean {
+    return this.#sentReasoning !== '' || this.#sentContent !== '' || this.#calls.some((c) => c.headerSent);
+  }
+
+  /** Whether `m` only adds to what was streamed. */
+  #extends(m: ParsedMessage): boolean {
+    if (!m.reasoning.startsWith(this.#sentReasoning) || !m.content.startsWith(this.#sentContent)) return false;
+    return this.#calls.every((c, i) => !c.headerSent || (m.toolCalls[i]?.name === c.name && minifyJsonText(m.toolCalls[i]!.arguments).startsWith(c.args)));
+  }
+
+  #sentMessage(): ParsedMessage {
+    return {
+      reasoning: this.#sentReasoning,
+      content: this.#sentContent,
+      toolCalls: this.#calls.filter((c) => c.headerSent).map((c) => ({ id: c.id, name: c.name, arguments: c.args })),
+    };
   }
 
   #diff(m: ParsedMessage, final: boolean): ChatDelta[] {
     const out: ChatDelta[] = [];
-    if (m.reasoning.length > this.#sentReasoning.length && m.reasoning.startsWith(this.#sentReasoning)) {
-      out.push({ type: 'reasoning', text: m.reasoning.slice(this.#sentReasoning.length) });
-      this.#sentReasoning = m.reasoning;
+    // While streaming, trailing whitespace waits: the final parse may trim it.
+    const reasoning = final ? m.reasoning : m.reasoning.trimEnd();
+    const content = final ? m.content : m.content.trimEnd();
+    if (reasoning.length > this.#sentReasoning.length && reasoning.startsWith(this.#sentReasoning)) {
+      out.push({ type: 'reasoning', text: reasoning.slice(this.#sentReasoning.length) });
+      this.#sentReasoning = reasoning;
     }
-    if (m.content.length > this.#sentContent.length && m.content.startsWith(this.#sentContent)) {
-      out.push({ type: 'content', text: m.content.slice(this.#sentContent.length) });
-      this.#sentContent = m.content;
+    if (content.length > this.#sentContent.length && content.startsWith(this.#sentContent)) {
+      out.push({ type: 'content', text: content.slice(this.#sentContent.length) });
+      this.#sentContent = content;
     }
     m.toolCalls.forEach((c, index) => {
       let sent = this.#calls[index];
@@ -233,9 +290,10 @@ export class ChatOutputParser {
         sent.name = c.name;
         out.push({ type: 'tool_call', index, id: sent.id, name: c.name });
       }
-      if (sent.headerSent && c.arguments.length > sent.args.length && c.arguments.startsWith(sent.args)) {
-        out.push({ type: 'tool_call', index, arguments: c.arguments.slice(sent.args.length) });
-        sent.args = c.arguments;
+      const args = minifyJsonText(c.arguments);
+      if (sent.headerSent && args.length > sent.args.length && args.startsWith(sent.args)) {
+        out.push({ type: 'tool_call', index, arguments: args.slice(sent.args.length) });
+        sent.args = args;
       }
     });
     return out;

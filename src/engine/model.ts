@@ -1,5 +1,6 @@
 // Model: a loaded GGUF. The file is checked by our own GGUF reader (bounds, types, offsets) before
 // llama.cpp sees it, so a corrupt download is a typed error instead of undefined behaviour.
+import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { WestfallError } from '../errors.js';
 import { readGgufHeader } from '../gguf/reader.js';
@@ -58,6 +59,27 @@ export interface TokenizedChat extends RenderedChat {
 // stand in the template as a marker and be tokenized on its own afterwards.
 const MARK_OPEN = '\uE000';
 const MARK_CLOSE = '\uE001';
+
+const SHORT_ID = /^[A-Za-z0-9]{9}$/;
+
+/** The messages with every tool-call id replaced by 9 letters and digits (the same id, the same stand-in); null if none changes. */
+function withShortCallIds(messages: readonly ChatTemplateMessage[]): ChatTemplateMessage[] | null {
+  const ids = new Map<string, string>();
+  const short = (id: unknown): unknown => {
+    if (typeof id !== 'string' || SHORT_ID.test(id)) return id;
+    let s = ids.get(id);
+    if (!s) {
+      s = createHash('sha256').update(id).digest('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 9).padEnd(9, '0');
+      ids.set(id, s);
+    }
+    return s;
+  };
+  const out = messages.map((m) => {
+    const calls = Array.isArray(m.tool_calls) ? (m.tool_calls as { id?: unknown }[]).map((c) => ({ ...c, id: short(c.id) })) : undefined;
+    return { ...m, ...(calls ? { tool_calls: calls } : {}), ...(m.tool_call_id !== undefined ? { tool_call_id: short(m.tool_call_id) } : {}) };
+  });
+  return ids.size > 0 ? out : null;
+}
 
 export async function loadModel(options: LoadModelOptions): Promise<Model> {
   const o = parseOrThrow(loadModelOptionsSchema, options, 'model options');
@@ -165,7 +187,16 @@ export class Model implements AsyncDisposable {
       ...(options.chatTemplateKwargs ? { chatTemplateKwargs: options.chatTemplateKwargs } : {}),
       addGenerationPrompt: options.addGenerationPrompt ?? true,
     };
-    const r = callNative(() => m.applyChat(JSON.stringify(request)));
+    let r;
+    try {
+      r = callNative(() => m.applyChat(JSON.stringify(request)));
+    } catch (err) {
+      // Some templates (Mistral Nemo's) refuse tool-call ids that are not 9 letters and digits, which
+      // ours and OpenAI's ("call_...") are not: such a history is rendered again with ids of that shape.
+      const mapped = withShortCallIds(messages);
+      if (!mapped) throw err;
+      r = callNative(() => m.applyChat(JSON.stringify({ ...request, messages: mapped })));
+    }
     const chatFormat = toChatFormat(r, reasoningFormat);
     return { prompt: r.prompt, stop: r.additionalStops, grammar: chatFormat.grammar, format: r.format, chatFormat };
   }

@@ -104,7 +104,7 @@ describe.each(templateNames())('%s', (template) => {
     for (const c of auto.json.choices[0]!.message.tool_calls ?? []) expectValidCall(c);
 
     // A thinking template may open its thinking block itself: a budget of 0 closes it at once.
-    const required = { ...base, max_tokens: 160, messages: [user], tools: TOOLS, tool_choice: 'required', reasoning_budget_tokens: 0 };
+    const required = { ...base, max_tokens: 160, messages: [user], tools: TOOLS, tool_choice: 'required', parallel_tool_calls: false, reasoning_budget_tokens: 0 };
     const req = await post(required);
     expect(req.status, JSON.stringify(req.json)).toBe(200);
     chatCompletionSchema.parse(req.json);

@@ -77,6 +77,12 @@ function wireDelta(d: ChatDelta): ChatCompletionChunk['choices'][number]['delta'
   return { tool_calls: [{ index: d.index, ...(d.id ? { id: d.id, type: 'function' as const } : {}), function: fn }] };
 }
 
+/** A reply with calls ends in "tool_calls", unless it was cut off (the last call may be incomplete). */
+function callsFinish(called: boolean, r: StopReason): FinishReason {
+  const cut = r === 'max_tokens' || r === 'context_full';
+  return called && !cut ? 'tool_calls' : finishReason(r);
+}
+
 const now = () => Math.floor(Date.now() / 1000);
 
 const MARK = '\u0000';
@@ -187,7 +193,7 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
           object: 'chat.completion',
           created,
           model: gen.modelId,
-          choices: [{ index: 0, message, logprobs: null, finish_reason: calls.length > 0 ? 'tool_calls' : finishReason(r.stopReason) }],
+          choices: [{ index: 0, message, logprobs: null, finish_reason: callsFinish(calls.length > 0, r.stopReason) }],
           usage: openAIUsage(r),
           system_fingerprint: fingerprint,
           ...(out.warning ? { warning: out.warning } : {}),
@@ -214,6 +220,7 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
     const plainText = plan.mode === 'native' && cf !== null && !cf.grammar && (!cf.supportsThinking || cf.reasoningFormat === 'none');
     let called = false;
     let warning: string | null = null;
+    let stopReason: StopReason | null = null;
     ctx.streams.track(
       pump(
         sse,
@@ -226,12 +233,13 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
             for (const d of deltas.slice(0, -1)) sse.send(chunk(wireDelta(d), null, null));
             return chunk(wireDelta(deltas.at(-1)!), null, null);
           }
-          return { ...chunk({}, called ? 'tool_calls' : finish, r), ...(warning ? { warning } : {}) };
+          return { ...chunk({}, stopReason ? callsFinish(called, stopReason) : finish, r), ...(warning ? { warning } : {}) };
         },
         plainText ? textTemplate(chunk({ content: MARK }, null, null)) : undefined,
         includeUsage,
         usageFrame,
-        () => {
+        (r) => {
+          stopReason = r.stopReason;
           // Before the final frame: what the last parse adds (a call's header and arguments that arrived
           // with the last tokens, the rest of a held-back text).
           const { reply: out, deltas } = reader.finish();

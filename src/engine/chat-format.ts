@@ -216,12 +216,13 @@ export class ChatOutputParser {
    * cannot be read at all is plain content; either way `warning` says why.
    */
   parse(text: string): { message: ParsedMessage; warning: string | null } {
+    const spelled = (m: ParsedMessage): ParsedMessage => ({ ...m, toolCalls: m.toolCalls.map((c) => ({ ...c, arguments: minifyJsonText(c.arguments) })) });
     const r = callNative(() => this.#parser.parse(text, false));
-    if (!r.error) return { message: r.message, warning: null };
+    if (!r.error) return { message: spelled(r.message), warning: null };
     const partial = callNative(() => this.#parser.parse(text, true));
     const m = partial.message;
     const read = !partial.error && (m.content !== '' || m.reasoning !== '' || m.toolCalls.length > 0);
-    return { message: read ? m : r.message, warning: r.error };
+    return { message: spelled(read ? m : r.message), warning: r.error };
   }
 
   /** The deltas for `text`, the next piece of the reply. */
@@ -242,7 +243,7 @@ export class ChatOutputParser {
     if (warning && this.#streamedAnything() && !this.#extends(message)) message = this.#sentMessage();
     const deltas = this.#diff(message, true);
     // Ids for calls whose header was never streamed (the whole call came in the last piece).
-    message.toolCalls = message.toolCalls.map((c, i) => ({ ...c, arguments: minifyJsonText(c.arguments), id: this.#calls[i]?.id ?? (c.id || newCallId()) }));
+    message.toolCalls = message.toolCalls.map((c, i) => ({ ...c, id: this.#calls[i]?.id ?? (c.id || newCallId()) }));
     return { message, deltas, warning };
   }
 

@@ -55,7 +55,7 @@ describe('/v1 function calling with the openai client', () => {
   afterAll(() => server.close());
 
   const ask = (extra: Partial<OpenAI.Chat.ChatCompletionCreateParamsNonStreaming>) =>
-    client.chat.completions.create({ model: 'tiny-qwen2', messages: [{ role: 'user', content: 'What is the weather in Paris?' }], max_tokens: 200, tools, ...extra });
+    client.chat.completions.create({ model: 'tiny-qwen2', messages: [{ role: 'user', content: 'What is the weather in Paris?' }], max_tokens: 200, tools, parallel_tool_calls: false, ...extra });
 
   it('tool_choice "required": the reply is a call matching a function schema, finish_reason tool_calls', async () => {
     for (const seed of [1, 2, 3]) {
@@ -90,7 +90,7 @@ describe('/v1 function calling with the openai client', () => {
   });
 
   it('streams calls as tool_calls deltas that the client assembles', async () => {
-    const request = { model: 'tiny-qwen2', messages: [{ role: 'user' as const, content: 'Add 2 and 3' }], max_tokens: 300, tools, tool_choice: 'required' as const, seed: 9 };
+    const request = { model: 'tiny-qwen2', messages: [{ role: 'user' as const, content: 'Add 2 and 3' }], max_tokens: 300, tools, tool_choice: 'required' as const, parallel_tool_calls: false, seed: 9 };
     const stream = await client.chat.completions.create({ ...request, stream: true, stream_options: { include_usage: true } });
     const chunks = [];
     for await (const c of stream) chunks.push(c);

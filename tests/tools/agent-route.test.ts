@@ -82,7 +82,7 @@ describe('POST /api/agent/chat', () => {
     expect(result.data).toMatchObject({ ok: true, name: 'set_volume', result: { volume: call.data.call.arguments.level } });
     expect(volume).toEqual([call.data.call.arguments.level]);
     const done = await sse.next('done', 120_000);
-    expect(done.data.result).toMatchObject({ steps: 2, toolCalls: 1, format: 'template' });
+    expect(done.data.result).toMatchObject({ steps: 2, toolCalls: 1, mode: 'native' });
     sse.close();
     const saved = json(await app.inject({ method: 'GET', url: `/api/conversations/${done.data.result.conversationId}` }));
     expect(saved.messages.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);

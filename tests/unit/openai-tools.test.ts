@@ -1,9 +1,9 @@
-// The pure parts of /v1 function calling: tool_choice, message conversion, and splitting a streamed reply
-// into text to show now and calls to send at the end, in both output formats.
+// The pure parts of /v1 function calling: tool_choice, message conversion in both tool modes, and reading
+// a JSON-mode reply as it streams. (Native formats: tests/engine/chat-formats.test.ts.)
 import { describe, expect, it } from 'vitest';
-import { ClientTools, ReplyStream, parseToolChoice, readReply, toTemplateMessages } from '../../src/server/openai-tools.js';
-
-const feed = (s: ReplyStream, chunks: string[]) => chunks.map((c) => s.push(c)).join('');
+import { ClientTools, parseToolChoice, toTurnMessages } from '../../src/server/openai-tools.js';
+import { ReplyReader } from '../../src/tools/reply-reader.js';
+import { toJsonModeMessages, toNativeMessages } from '../../src/tools/tool-format.js';
 
 describe('tool_choice', () => {
   it('accepts OpenAI forms and rejects the rest with the field named', () => {
@@ -29,54 +29,63 @@ describe('tool_choice', () => {
 });
 
 describe('messages', () => {
-  it('passes earlier calls to the template with their arguments as objects', () => {
-    const [m] = toTemplateMessages([
-      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'add', arguments: '{"a":1,"b":2}' } }] },
+  it('passes earlier calls to the template with their arguments as objects, thinking apart', () => {
+    const [m] = toNativeMessages(
+      toTurnMessages([
+        {
+          role: 'assistant',
+          content: null,
+          reasoning_content: 'adding',
+          tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'add', arguments: '{"a":1,"b":2}' } }],
+        },
+      ]),
+    );
+    expect(m).toEqual({
+      role: 'assistant',
+      content: '',
+      reasoning_content: 'adding',
+      tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'add', arguments: { a: 1, b: 2 } } }],
+    });
+    expect(toNativeMessages(toTurnMessages([{ role: 'developer', content: [{ type: 'text', text: 'be brief' }] }]))[0]).toEqual({ role: 'system', content: 'be brief' });
+  });
+
+  it('JSON mode: calls become the JSON the model would have written, results user turns', () => {
+    const tools = new ClientTools([{ type: 'function', function: { name: 'add' } }]);
+    const out = toJsonModeMessages(
+      toTurnMessages([
+        { role: 'user', content: 'add' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'add', arguments: '{"a":1}' } }] },
+        { role: 'tool', tool_call_id: 'c1', content: '2' },
+      ]),
+      tools,
+      'Be brief.',
+    );
+    expect(out[0]!.content).toContain('"name":"add"');
+    expect(out.slice(1)).toEqual([
+      { role: 'user', content: 'add' },
+      { role: 'assistant', content: '{"tool":"add","arguments":{"a":1}}' },
+      { role: 'user', content: 'Tool result (add): 2' },
     ]);
-    expect(m).toEqual({ role: 'assistant', content: '', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'add', arguments: { a: 1, b: 2 } } }] });
-    expect(toTemplateMessages([{ role: 'developer', content: [{ type: 'text', text: 'be brief' }] }])[0]).toEqual({ role: 'system', content: 'be brief' });
   });
 });
 
-describe('reply stream, template format', () => {
-  it('holds back a call and returns it complete at the end', () => {
-    const s = new ReplyStream('template');
-    const text = '<tool_call>\n{"name": "add", "arguments": {"a": 1, "b": 2}}\n</tool_call>';
-    expect(feed(s, ['<tool', '_call>\n{"name": "add", ', '"arguments": {"a": 1, "b": 2}}\n</tool_call>'])).toBe('');
-    const end = s.finish(text);
-    expect(end.rest).toBe('');
-    expect(end.toolCalls).toEqual([{ id: expect.stringMatching(/^call_/), type: 'function', function: { name: 'add', arguments: '{"a":1,"b":2}' } }]);
-  });
-
-  it('streams an answer as soon as it cannot be a call', () => {
-    const s = new ReplyStream('template');
-    expect(s.push(' ')).toBe('');
-    expect(s.push(' Hel')).toBe('  Hel');
-    expect(s.push('lo <tool_call>')).toBe('lo <tool_call>');
-    expect(s.finish('  Hello <tool_call>')).toEqual({ rest: '', toolCalls: [] });
-  });
-
-  it('a reply cut off inside the opening tag is sent as text at the end', () => {
-    const s = new ReplyStream('template');
-    expect(s.push('<tool_')).toBe('');
-    expect(s.finish('<tool_')).toEqual({ rest: '<tool_', toolCalls: [] });
-    expect(readReply('<tool_call>\n{"name": "ad', 'template')).toEqual({ content: '<tool_call>\n{"name": "ad', toolCalls: [] });
-  });
-});
-
-describe('reply stream, JSON mode', () => {
+describe('reply reader, JSON mode', () => {
   it('streams the decoded answer', () => {
-    const s = new ReplyStream('json');
-    expect(feed(s, ['{"ans', 'wer": "Hi', ' \\"there\\"', '\\n"}'])).toBe('Hi "there"\n');
-    expect(s.finish('{"answer": "Hi \\"there\\"\\n"}')).toEqual({ rest: '', toolCalls: [] });
-    expect(readReply('{"answer": "Hi"}', 'json')).toEqual({ content: 'Hi', toolCalls: [] });
+    const r = new ReplyReader('json', null);
+    const shown = ['{"ans', 'wer": "Hi', ' \\"there\\"', '\\n"}'].flatMap((c) => r.push(c)).map((d) => (d.type === 'content' ? d.text : '')).join('');
+    expect(shown).toBe('Hi "there"\n');
+    expect(r.finish()).toEqual({ reply: { content: 'Hi "there"\n', reasoning: '', calls: [], invalid: [], warning: null }, deltas: [] });
   });
 
-  it('returns a call at the end and streams nothing of it', () => {
-    const s = new ReplyStream('json');
+  it('streams nothing of a call, and sends it whole at the end', () => {
+    const r = new ReplyReader('json', null);
     const text = '{"tool": "add", "arguments": {"a": 3, "b": 4}}';
-    expect(feed(s, [text.slice(0, 10), text.slice(10)])).toBe('');
-    const end = s.finish(text);
-    expect(end.toolCalls.map((c) => [c.function.name, JSON.parse(c.function.arguments)])).toEqual([['add', { a: 3, b: 4 }]]);
+    expect([text.slice(0, 10), text.slice(10)].flatMap((c) => r.push(c))).toEqual([]);
+    const { reply, deltas } = r.finish();
+    expect(reply.calls.map((c) => [c.name, c.arguments])).toEqual([['add', { a: 3, b: 4 }]]);
+    expect(deltas).toEqual([
+      { type: 'tool_call', index: 0, id: reply.calls[0]!.id, name: 'add' },
+      { type: 'tool_call', index: 0, arguments: '{"a":3,"b":4}' },
+    ]);
   });
 });

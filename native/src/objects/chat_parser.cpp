@@ -135,6 +135,13 @@ Napi::Value ApplyChat(Napi::Env env, const ModelState& state, const std::string&
     if (in.tool_choice == COMMON_CHAT_TOOL_CHOICE_REQUIRED && !in.tools.empty() && !out.grammar_lazy) {
       out.grammar = TightenRequiredGrammar(out.grammar);
     }
+    // parallel_tool_calls false: some formats' grammars still repeat the whole call block (one call per
+    // block, any number of blocks); one block it is.
+    if (!in.parallel_tool_calls && !in.tools.empty()) {
+      const std::string repeated = "\ntool-calls ::= (tool-call space)+\n";
+      size_t at = out.grammar.find(repeated);
+      if (at != std::string::npos) out.grammar.replace(at, repeated.size(), "\ntool-calls ::= tool-call space\n");
+    }
   } catch (const std::exception& e) {
     throw CodedError(env, "invalid_params", std::string("chat template could not be applied: ") + e.what());
   }

@@ -70,11 +70,11 @@ describe.skipIf(!HAVE_CHROMIUM)('thinking in the web UI', () => {
   }, T);
 
   it('shows the thinking live, then collapsed with its duration; click and keyboard toggle it', async () => {
-    await expect.poll(() => page.getByTestId('think-toggle').isChecked()).toBe(true); // on by default
+    await expect.poll(() => page.getByTestId('think-toggle').isChecked(), { timeout: WAIT }).toBe(true); // on by default
     await ask('Why is the sky blue?');
     // Live: open, the header counts, the text grows.
     await block().and(page.locator('[live]')).waitFor({ timeout: WAIT });
-    await expect.poll(() => toggle().getAttribute('aria-expanded')).toBe('true');
+    await expect.poll(() => toggle().getAttribute('aria-expanded'), { timeout: WAIT }).toBe('true');
     await expect.poll(async () => ((await thoughts().textContent()) ?? '').length, { timeout: WAIT }).toBeGreaterThan(0);
     expect(await block().getByTestId('thinking-label').textContent()).toMatch(/^Thinking… \d+(\.\d)? s$/);
     await screenshot(page, 'thinking-live');
@@ -82,20 +82,20 @@ describe.skipIf(!HAVE_CHROMIUM)('thinking in the web UI', () => {
     await replyDone();
     expect(sent.at(-1)?.thinking).toEqual({ enabled: true });
     // Done: collapsed (the answer started, or the reply ended), with how long it thought.
-    await expect.poll(() => toggle().getAttribute('aria-expanded')).toBe('false');
-    await expect.poll(() => block().getByTestId('thinking-label').textContent()).toMatch(/^Thought for (\d+(\.\d)? s|\d+ min \d+ s)$/);
+    await expect.poll(() => toggle().getAttribute('aria-expanded'), { timeout: WAIT }).toBe('false');
+    await expect.poll(() => block().getByTestId('thinking-label').textContent(), { timeout: WAIT }).toMatch(/^Thought for (\d+(\.\d)? s|\d+ min \d+ s)$/);
     expect(await thoughts().isHidden()).toBe(true);
     const text = (await thoughts().textContent()) ?? '';
     expect(text.length).toBeGreaterThan(0);
 
     await toggle().click();
-    await expect.poll(() => toggle().getAttribute('aria-expanded')).toBe('true');
+    await expect.poll(() => toggle().getAttribute('aria-expanded'), { timeout: WAIT }).toBe('true');
     expect(await thoughts().isVisible()).toBe(true);
     await screenshot(page, 'thinking-open');
     await toggle().press('Enter');
-    await expect.poll(() => toggle().getAttribute('aria-expanded')).toBe('false');
+    await expect.poll(() => toggle().getAttribute('aria-expanded'), { timeout: WAIT }).toBe('false');
     await toggle().press('Space');
-    await expect.poll(() => toggle().getAttribute('aria-expanded')).toBe('true');
+    await expect.poll(() => toggle().getAttribute('aria-expanded'), { timeout: WAIT }).toBe('true');
     expect(probe.errors).toEqual([]);
     expect(probe.cspViolations).toEqual([]);
   }, T);
@@ -113,7 +113,7 @@ describe.skipIf(!HAVE_CHROMIUM)('thinking in the web UI', () => {
     // The duration measured live is the one saved (rounded to whole milliseconds).
     expect(await block().getByTestId('thinking-label').textContent()).toBe(label);
     await toggle().click();
-    await expect.poll(() => thoughts().textContent()).toBe(text);
+    await expect.poll(() => thoughts().textContent(), { timeout: WAIT }).toBe(text);
   }, T);
 
   it('Think off (this chat only) is sent with the request, and the reply has no thinking', async () => {
@@ -124,14 +124,14 @@ describe.skipIf(!HAVE_CHROMIUM)('thinking in the web UI', () => {
     await replyDone();
     expect(sent.at(-1)?.thinking).toEqual({ enabled: false });
     expect(await block().count()).toBe(0);
-    await expect.poll(async () => ((await lastReply().getByTestId('assistant-text').textContent()) ?? '').length).toBeGreaterThan(0);
+    await expect.poll(async () => ((await lastReply().getByTestId('assistant-text').textContent()) ?? '').length, { timeout: WAIT }).toBeGreaterThan(0);
 
     // Per chat: the first chat still thinks, this one does not, and a budget is sent as set.
     const list = page.getByRole('list', { name: 'Conversations' });
     await list.getByRole('button', { name: 'Open conversation Why is the sky blue?' }).click();
-    await expect.poll(() => page.getByTestId('think-toggle').isChecked()).toBe(true);
+    await expect.poll(() => page.getByTestId('think-toggle').isChecked(), { timeout: WAIT }).toBe(true);
     await list.getByRole('button', { name: 'Open conversation Just answer, please.' }).click();
-    await expect.poll(() => page.getByTestId('think-toggle').isChecked()).toBe(false);
+    await expect.poll(() => page.getByTestId('think-toggle').isChecked(), { timeout: WAIT }).toBe(false);
     await page.getByTestId('think-toggle').check();
     await page.getByTestId('think-budget').fill('16');
     await page.getByTestId('think-budget').press('Tab');
@@ -141,7 +141,7 @@ describe.skipIf(!HAVE_CHROMIUM)('thinking in the web UI', () => {
     await page.reload();
     await page.locator('nav[aria-label="Main"]').waitFor({ timeout: 30_000 });
     await list.getByRole('button', { name: 'Open conversation Just answer, please.' }).click();
-    await expect.poll(() => page.getByTestId('think-budget').inputValue()).toBe('16');
+    await expect.poll(() => page.getByTestId('think-budget').inputValue(), { timeout: WAIT }).toBe('16');
   }, T);
 
   it('shows the tool-using agent’s thinking the same way', async () => {
@@ -156,7 +156,7 @@ describe.skipIf(!HAVE_CHROMIUM)('thinking in the web UI', () => {
     await expect.poll(async () => ((await thoughts().textContent()) ?? '').length, { timeout: WAIT }).toBeGreaterThan(0);
     await replyDone();
     expect(agentRequests.at(-1)?.thinking).toEqual({ enabled: true });
-    await expect.poll(() => block().getByTestId('thinking-label').textContent()).toMatch(/^Thought for /);
+    await expect.poll(() => block().getByTestId('thinking-label').textContent(), { timeout: WAIT }).toMatch(/^Thought for /);
     await screenshot(page, 'thinking-agent');
     await useTools.uncheck();
     expect(probe.errors).toEqual([]);

@@ -44,7 +44,8 @@ export function readNativeCalls(calls: readonly ParsedToolCall[]): { calls: Pars
   return out;
 }
 
-function readCall(raw: string, nameKey: 'name' | 'tool'): ParsedCall | { error: string } {
+/** One JSON-mode call: {"tool": name, "arguments": {...}} (a "name" key or "parameters" are read too). */
+function readCall(raw: string): ParsedCall | { error: string } {
   let obj: unknown;
   try {
     obj = JSON.parse(raw);
@@ -53,8 +54,8 @@ function readCall(raw: string, nameKey: 'name' | 'tool'): ParsedCall | { error: 
   }
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return { error: 'a tool call must be a JSON object' };
   const o = obj as Record<string, unknown>;
-  const name = o[nameKey] ?? o.name ?? o.tool;
-  if (typeof name !== 'string' || name === '') return { error: `the call has no "${nameKey}"` };
+  const name = o.tool ?? o.name;
+  if (typeof name !== 'string' || name === '') return { error: 'the call has no "tool"' };
   let args = o.arguments ?? o.parameters ?? {};
   if (typeof args === 'string') {
     try {
@@ -88,7 +89,7 @@ export function parseJsonModeOutput(text: string): ParsedOutput {
       out.content = o.answer;
       return out;
     }
-    const c = readCall(trimmed, 'tool');
+    const c = readCall(trimmed);
     if ('error' in c) out.invalid.push({ raw: trimmed, error: c.error });
     else out.calls.push(c);
     return out;

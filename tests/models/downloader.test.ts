@@ -26,16 +26,7 @@ afterAll(async () => {
 beforeEach(async () => {
   ({ dir, cleanup } = await makeTempDir());
   dest = join(dir, 'model.gguf');
-  server.requests.length = 0;
-  Object.assign(server.behavior, {
-    cuts: [],
-    ignoreRange: false,
-    chunkDelayMs: 0,
-    forceStatus: undefined,
-    linkedEtag: undefined,
-    cutPolicy: undefined,
-    stallAt: undefined,
-  });
+  server.reset();
 });
 afterEach(async () => {
   await cleanup();

@@ -48,21 +48,23 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+function defaultBehavior(): ServerBehavior {
+  return { cuts: [], ignoreRange: false, chunkDelayMs: 0, forceStatus: undefined, linkedEtag: undefined, cutPolicy: undefined, stallAt: undefined };
+}
+
 export class TestFileServer {
   readonly data: Buffer;
   readonly sha256: string;
   readonly requests: RecordedRequest[] = [];
-  readonly behavior: ServerBehavior = {
-    cuts: [],
-    ignoreRange: false,
-    chunkDelayMs: 0,
-    forceStatus: undefined,
-    linkedEtag: undefined,
-    cutPolicy: undefined,
-    stallAt: undefined,
-  };
+  readonly behavior: ServerBehavior = defaultBehavior();
   private server: Server | undefined;
   baseUrl = '';
+
+  /** Back to serving the whole file plainly, with no requests recorded (between tests). */
+  reset(): void {
+    Object.assign(this.behavior, defaultBehavior());
+    this.requests.length = 0;
+  }
 
   constructor(data: Buffer = readFileSync(TINY_MODEL_PATH)) {
     this.data = data;

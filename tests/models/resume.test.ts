@@ -29,16 +29,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   ({ dir, cleanup } = await makeTempDir());
-  server.requests.length = 0;
-  Object.assign(server.behavior, {
-    cuts: [],
-    ignoreRange: false,
-    chunkDelayMs: 0,
-    forceStatus: undefined,
-    linkedEtag: undefined,
-    cutPolicy: undefined,
-    stallAt: undefined,
-  });
+  server.reset();
 });
 afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));

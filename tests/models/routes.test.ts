@@ -48,7 +48,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   ({ dir, cleanup } = await makeTempDir());
-  Object.assign(server.behavior, { cuts: [], ignoreRange: false, chunkDelayMs: 0, forceStatus: undefined });
+  server.reset();
   manager = new FakeManager();
   app = Fastify();
   app.setErrorHandler((err, _req, reply) => {

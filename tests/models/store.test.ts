@@ -33,8 +33,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   ({ dir, cleanup } = await makeTempDir());
-  server.requests.length = 0;
-  Object.assign(server.behavior, { cuts: [], ignoreRange: false, chunkDelayMs: 0, forceStatus: undefined });
+  server.reset();
 });
 afterEach(async () => {
   await cleanup();

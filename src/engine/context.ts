@@ -5,14 +5,17 @@ import { WestfallError } from '../errors.js';
 import { ChatSession } from './chat.js';
 import { Generation } from './generation.js';
 import { callNative, native, toWestfallError, type NativeContext, type NativeGenerationResult } from './native.js';
+import { createHash } from 'node:crypto';
 import {
   chatSessionOptionsSchema,
+  type ContextOptions,
   generateParamsSchema,
   parseOrThrow,
   type ChatSessionOptions,
   type GenerateParams,
 } from './options.js';
 import type { Model } from './model.js';
+import type { PromptCache, PromptCacheEntry } from './prompt-cache.js';
 
 export interface SequenceCacheState {
   /** Tokens the sequence holds for prefix reuse. */
@@ -50,16 +53,19 @@ export class Context implements AsyncDisposable {
   readonly model: Model;
   readonly info: ContextInfo;
   #native: NativeContext | null;
-  #jobs = new Map<number, { gen: Generation; seq: number; prompt: Int32Array }>();
+  #jobs = new Map<number, { gen: Generation; seq: number; prompt: Int32Array; cache: boolean; tag: string | undefined; loaded: boolean }>();
   #sequences: SequenceState[];
   #useClock = 0;
   #waiting: { prompt: Int32Array; start: (seq: number) => void; gen: Generation }[] = [];
   #onDispose: (ctx: Context) => void;
+  #options: ContextOptions;
+  #promptCache: { cache: PromptCache; scope: string } | null = null;
 
   /** @internal use model.createContext() */
-  constructor(model: Model, nativeContext: NativeContext, onDispose: (ctx: Context) => void) {
+  constructor(model: Model, nativeContext: NativeContext, options: ContextOptions, onDispose: (ctx: Context) => void) {
     this.model = model;
     this.#native = nativeContext;
+    this.#options = options;
     this.info = nativeContext.info();
     this.#sequences = Array.from({ length: this.info.sequences }, () => ({ busy: false, reserved: false, tokens: new Int32Array(), lastUsed: 0 }));
     this.#onDispose = onDispose;
@@ -94,6 +100,7 @@ export class Context implements AsyncDisposable {
     if (kind === 'done') {
       const result = payload as NativeGenerationResult;
       if (seq) seq.tokens = job.prompt; // the prompt is certainly cached; the reply may be partly
+      this.#afterReply(job, result);
       job.gen.finish(result);
     } else {
       job.gen.fail(toWestfallError(payload));
@@ -119,19 +126,80 @@ export class Context implements AsyncDisposable {
     }
   }
 
+  // A sequence whose whole cache the prompt continues (the next turn of its conversation) loses nothing;
+  // otherwise an empty one, else the one used longest ago, so that other conversations' caches survive
+  // as long as possible. The native side then copies the longest shared prefix (the system prompt and
+  // tools of a new chat) from whichever sequence holds it.
   #pickSequence(prompt: Int32Array): number | undefined {
     let best: number | undefined;
-    let bestShared = -1;
+    let bestRank = -1;
+    let bestKey = -Infinity;
     this.#sequences.forEach((s, i) => {
       if (s.busy || s.reserved) return;
       let n = 0;
       while (n < s.tokens.length && n < prompt.length && s.tokens[n] === prompt[n]) n++;
-      if (n > bestShared || (n === bestShared && s.lastUsed > this.#sequences[best!]!.lastUsed)) {
+      const rank = s.tokens.length > 0 && n === s.tokens.length ? 2 : s.tokens.length === 0 ? 1 : 0;
+      const key = rank === 2 ? n * 1e9 + s.lastUsed : -s.lastUsed;
+      if (rank > bestRank || (rank === bestRank && key > bestKey)) {
         best = i;
-        bestShared = n;
+        bestRank = rank;
+        bestKey = key;
       }
     });
     return best;
+  }
+
+  /**
+   * Keeps conversation states on disk (prompt-cache.ts): saved after each reply, loaded when a prompt
+   * continues a saved state further than any sequence in memory does. Null detaches.
+   */
+  attachPromptCache(cache: PromptCache | null): void {
+    if (!cache) {
+      this.#promptCache = null;
+      return;
+    }
+    const o = this.#options;
+    // A state only fits the same model file and the same cache layout.
+    const scope = createHash('sha256')
+      .update(JSON.stringify([this.model.info.identity, this.info.contextSizePerSequence, o.typeK ?? 'f16', o.typeV ?? 'f16', o.flashAttention ?? 'auto']))
+      .digest('hex');
+    this.#promptCache = { cache, scope };
+  }
+
+  get promptCache(): PromptCache | null {
+    return this.#promptCache?.cache ?? null;
+  }
+
+  #afterReply(job: { seq: number; prompt: Int32Array; cache: boolean; tag: string | undefined; loaded: boolean }, result: NativeGenerationResult): void {
+    const pc = this.#promptCache;
+    if (!pc || !job.cache) return;
+    if (job.loaded) {
+      if (result.restoredPromptTokens > 0) pc.cache.recordHit(result.restoredPromptTokens);
+      else pc.cache.recordMiss();
+    }
+    if (job.prompt.length + result.generatedTokens < pc.cache.minTokens) return;
+    // Queued now, before the sequence can take its next job: the decode thread runs tasks first.
+    const native = this.#native;
+    if (!native) return;
+    native
+      .stateData(job.seq)
+      .then((state) => (state ? pc.cache.save(pc.scope, state.tokens, state.data, job.tag ?? null) : undefined))
+      .catch(() => {}); // disposed meanwhile, or a write failure the cache already reported
+  }
+
+  // The saved state worth loading for `prompt`: it must cover clearly more than any sequence holds.
+  #diskCandidate(prompt: Int32Array): PromptCacheEntry | null {
+    const pc = this.#promptCache;
+    if (!pc) return null;
+    const found = pc.cache.best(pc.scope, prompt);
+    if (!found) return null;
+    let inMemory = 0;
+    for (const s of this.#sequences) {
+      let n = 0;
+      while (n < s.tokens.length && n < prompt.length && s.tokens[n] === prompt[n]) n++;
+      inMemory = Math.max(inMemory, n);
+    }
+    return found.shared > inMemory + 32 ? found.entry : null;
   }
 
   /** Tokenizes a string prompt (special tokens in the text are parsed) or passes token ids through. */
@@ -184,6 +252,7 @@ export class Context implements AsyncDisposable {
       preservedTokens: p.preservedTokens,
       generationPrompt: p.generationPrompt,
       reasoningBudget: p.reasoningBudget,
+      cachePrompt: p.cachePrompt,
     };
 
     let jobId: number | undefined;
@@ -200,6 +269,8 @@ export class Context implements AsyncDisposable {
         promptTokens: prompt.length,
         reusedPromptTokens: 0,
         evaluatedPromptTokens: 0,
+        restoredPromptTokens: 0,
+        copiedPromptTokens: 0,
         generatedTokens: 0,
         promptMs: 0,
         generationMs: 0,
@@ -208,12 +279,18 @@ export class Context implements AsyncDisposable {
     };
     // Started at once, a rejected request (a grammar that does not parse, say) throws from generate();
     // started later from the wait queue, it fails the generation instead.
-    const start = (seq: number, throwErrors = false) => {
-      if (aborted) return finishAborted();
+    const useCache = p.cachePrompt;
+    const submit = (seq: number, restore: { tokens: Int32Array; data: Buffer } | null, loaded: boolean, throwErrors: boolean) => {
       const s = this.#sequences[seq]!;
-      s.busy = true;
+      if (aborted || !this.#native) {
+        s.busy = false;
+        if (!this.#native) gen.fail(new WestfallError('disposed', 'the context was disposed before the generation started'));
+        else finishAborted();
+        this.#startWaiting();
+        return;
+      }
       try {
-        jobId = ctx.generate(seq, prompt, nativeParams);
+        jobId = ctx.generate(seq, prompt, restore ? { ...nativeParams, restore } : nativeParams);
       } catch (err) {
         s.busy = false;
         if (throwErrors) throw toWestfallError(err);
@@ -221,7 +298,21 @@ export class Context implements AsyncDisposable {
         this.#startWaiting();
         return;
       }
-      this.#jobs.set(jobId, { gen, seq, prompt });
+      this.#jobs.set(jobId, { gen, seq, prompt, cache: useCache, tag: p.cacheTag, loaded });
+    };
+    // Started at once, a rejected request (a grammar that does not parse, say) throws from generate();
+    // started later from the wait queue, or after reading a saved state, it fails the generation instead.
+    const start = (seq: number, throwErrors = false) => {
+      if (aborted) return finishAborted();
+      const s = this.#sequences[seq]!;
+      s.busy = true;
+      const entry = useCache ? this.#diskCandidate(prompt) : null;
+      if (!entry) return submit(seq, null, false, throwErrors);
+      // The file is read off the decode thread; the sequence stays reserved meanwhile.
+      void this.#promptCache!.cache.load(entry).then(
+        (state) => submit(seq, state, true, false),
+        () => submit(seq, null, true, false),
+      );
     };
 
     if (p.signal) {

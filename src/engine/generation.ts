@@ -19,6 +19,10 @@ export interface GenerationResult {
     promptTokens: number;
     reusedPromptTokens: number;
     evaluatedPromptTokens: number;
+    /** Of the reused tokens: restored from a saved conversation state on disk. */
+    restoredPromptTokens: number;
+    /** Of the reused tokens: copied from another sequence that shares the prefix (system prompt, tools). */
+    copiedPromptTokens: number;
     completionTokens: number;
     totalTokens: number;
   };
@@ -90,6 +94,8 @@ export class Generation implements AsyncIterable<GenerationChunk> {
         promptTokens: native.promptTokens,
         reusedPromptTokens: native.reusedPromptTokens,
         evaluatedPromptTokens: native.evaluatedPromptTokens,
+        restoredPromptTokens: native.restoredPromptTokens ?? 0,
+        copiedPromptTokens: native.copiedPromptTokens ?? 0,
         completionTokens: completion,
         totalTokens: native.promptTokens + completion,
       },

@@ -14,6 +14,7 @@ export {
   type ReasoningBudget,
   type ReasoningFormat,
 } from './chat-format.js';
+export { PromptCache, type PromptCacheEntry, type PromptCacheOptions, type PromptCacheStats } from './prompt-cache.js';
 export { Context, type ContextInfo, type PromptInput, type SequenceCacheState } from './context.js';
 export { Generation, type GenerationChunk, type GenerationResult, type StopReason } from './generation.js';
 export { ChatSession, ChatReply, type ChatResult } from './chat.js';

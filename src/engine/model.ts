@@ -2,6 +2,7 @@
 // llama.cpp sees it, so a corrupt download is a typed error instead of undefined behaviour.
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { WestfallError } from '../errors.js';
 import { readGgufHeader } from '../gguf/reader.js';
 import { getArchitecture, getModelName } from '../gguf/metadata.js';
@@ -20,6 +21,8 @@ import {
 
 export interface ModelInfo {
   path: string;
+  /** The file as it is on disk (name, size, modification time): saved KV states match only this file. */
+  identity: string;
   architecture: string;
   name: string | null;
   description: string | null;
@@ -84,10 +87,12 @@ function withShortCallIds(messages: readonly ChatTemplateMessage[]): ChatTemplat
 export async function loadModel(options: LoadModelOptions): Promise<Model> {
   const o = parseOrThrow(loadModelOptionsSchema, options, 'model options');
   let size: number;
+  let identity: string;
   try {
     const st = await stat(o.path);
     if (!st.isFile()) throw new WestfallError('invalid_model', `${o.path} is not a file`, { details: { path: o.path } });
     size = st.size;
+    identity = `${path.basename(o.path)}:${st.size}:${Math.round(st.mtimeMs)}`;
   } catch (err) {
     if (err instanceof WestfallError) throw err;
     throw new WestfallError('model_not_found', `model file not found: ${o.path}`, { cause: err, details: { path: o.path } });
@@ -111,6 +116,7 @@ export async function loadModel(options: LoadModelOptions): Promise<Model> {
   const raw = nativeModel.info();
   const info: ModelInfo = {
     path: o.path,
+    identity,
     architecture: getArchitecture(header) ?? 'unknown',
     name: getModelName(header) ?? null,
     description: raw.description ?? null,
@@ -268,7 +274,7 @@ export class Model implements AsyncDisposable {
     } catch (err) {
       throw toWestfallError(err);
     }
-    ctx = new Context(this, nativeCtx, (c) => this.#contexts.delete(c));
+    ctx = new Context(this, nativeCtx, o, (c) => this.#contexts.delete(c));
     this.#contexts.add(ctx);
     return ctx;
   }

@@ -78,6 +78,9 @@ export interface NativeGenerationResult {
   promptTokens: number;
   reusedPromptTokens: number;
   evaluatedPromptTokens: number;
+  /** Of the reused tokens: restored from a saved state on disk, or copied from another sequence. */
+  restoredPromptTokens: number;
+  copiedPromptTokens: number;
   generatedTokens: number;
   promptMs: number;
   generationMs: number;
@@ -95,6 +98,8 @@ export interface NativeContext {
   embed(tokens: Int32Array): Promise<Float32Array>;
   saveState(sequence: number, path: string): Promise<number>;
   loadState(sequence: number, path: string): Promise<Int32Array>;
+  /** The sequence's tokens and KV state; null while it generates or when it holds nothing. */
+  stateData(sequence: number): Promise<{ tokens: Int32Array; data: Buffer } | null>;
   clearSequence(sequence: number): Promise<void>;
   cacheState(): Promise<{ tokens: number; resident: boolean; parkedBytes: number }[]>;
   info(): {

@@ -100,6 +100,11 @@ export const generateParamsSchema = samplingSchema
       })
       .strict()
       .optional(),
+    // false: evaluate the whole prompt without reusing any cache, and save nothing (like-for-like timing).
+    cachePrompt: z.boolean().default(true),
+    // The owner of the conversation state saved after this reply (a conversation id): deleting the
+    // conversation removes it (prompt-cache.ts).
+    cacheTag: z.string().min(1).max(200).optional(),
     signal: z.instanceof(AbortSignal).optional(),
   })
   .strict()

@@ -70,6 +70,8 @@ export const usageSchema = z.object({
   promptTokens: z.number().int(),
   reusedPromptTokens: z.number().int(),
   evaluatedPromptTokens: z.number().int(),
+  restoredPromptTokens: z.number().int(),
+  copiedPromptTokens: z.number().int(),
   completionTokens: z.number().int(),
   totalTokens: z.number().int(),
 });

@@ -54,7 +54,7 @@ describe('parking idle sequences', () => {
     }
   });
 
-  it('routes a prompt to the latest used of the sequences sharing as much of it', async () => {
+  it('routes a prompt that continues no sequence to the one used longest ago, keeping the recent one', async () => {
     const c = await model.createContext({ contextSize: 1024, threads: 2, sequences: 2 });
     try {
       await c.generate('Kilo', { ...greedy, sequence: 0 }).result;
@@ -62,9 +62,9 @@ describe('parking idle sequences', () => {
       const before = await c.cacheState();
       await c.generate('Mike', greedy).result; // shares the BOS token with both
       const after = await c.cacheState();
-      expect(after[0]!.tokens).toBe(before[0]!.tokens);
-      expect(after[1]!.resident).toBe(true);
-      expect(after[1]!.tokens).toBe(model.tokenize('Mike', { addSpecial: true, parseSpecial: true }).length + greedy.maxTokens - 1);
+      expect(after[1]!.tokens).toBe(before[1]!.tokens);
+      expect(after[0]!.resident).toBe(true);
+      expect(after[0]!.tokens).toBe(model.tokenize('Mike', { addSpecial: true, parseSpecial: true }).length + greedy.maxTokens - 1);
     } finally {
       c.dispose();
     }

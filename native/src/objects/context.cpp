@@ -121,6 +121,7 @@ Napi::Function Context::Init(Napi::Env env) {
       InstanceMethod<&Context::Embed>("embed"),
       InstanceMethod<&Context::SaveState>("saveState"),
       InstanceMethod<&Context::LoadState>("loadState"),
+      InstanceMethod<&Context::StateData>("stateData"),
       InstanceMethod<&Context::ClearSequence>("clearSequence"),
       InstanceMethod<&Context::CacheState>("cacheState"),
       InstanceMethod<&Context::Info>("info"),
@@ -234,6 +235,18 @@ Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
   Napi::Object p = info.Length() > 2 && info[2].IsObject() ? info[2].As<Napi::Object>() : Napi::Object::New(env);
   SamplingParams sp;
   ReadGenerateParams(env, vocab_, p, *job, sp);
+  job->cache_prompt = GetBool(p, "cachePrompt", true);
+  if (Has(p, "restore") && p.Get("restore").IsObject()) {
+    Napi::Object r = p.Get("restore").As<Napi::Object>();
+    job->restore_tokens = GetTokens(r.Get("tokens"), "restore.tokens");
+    Napi::Value data = r.Get("data");
+    if (!data.IsTypedArray() || data.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      throw CodedError(env, "invalid_params", "restore.data must be a Uint8Array (a Buffer)");
+    }
+    Napi::Uint8Array bytes = data.As<Napi::Uint8Array>();
+    if (job->restore_tokens.size() >= n_ctx_seq_) throw CodedError(env, "invalid_params", "restore.tokens is longer than a sequence");
+    job->restore_data.assign(bytes.Data(), bytes.Data() + bytes.ByteLength());
+  }
   try {
     job->sampler = std::make_unique<Sampler>(model_->model, sp);
   } catch (const CodedException& e) {

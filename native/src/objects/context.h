@@ -42,6 +42,7 @@ class Context : public Napi::ObjectWrap<Context> {
   Napi::Value Embed(const Napi::CallbackInfo& info);
   Napi::Value SaveState(const Napi::CallbackInfo& info);
   Napi::Value LoadState(const Napi::CallbackInfo& info);
+  Napi::Value StateData(const Napi::CallbackInfo& info);
   Napi::Value ClearSequence(const Napi::CallbackInfo& info);
   Napi::Value CacheState(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
@@ -58,6 +59,9 @@ class Context : public Napi::ObjectWrap<Context> {
   void Park(int32_t seq);
   bool Unpark(int32_t seq);  // false when the KV cache has no contiguous room for it (it stays parked)
   void DropParked(int32_t seq);  // forgets the parked cache and the tokens it held
+  // Admission (context_parking.cpp): brings the longest usable prefix of the job's prompt into its
+  // sequence, from its own cache, a state read from disk, or another sequence; returns the tokens kept.
+  size_t PreparePrefix(Job& job);
   void ParkWhenIdle();           // with nothing to run: parks all idle sequences but the latest used
   bool InKvCache(uint32_t seq) const { return parked_[seq].empty() && !seq_tokens_[seq].empty(); }
   void FinishJob(Job& job, const char* reason);

@@ -173,7 +173,7 @@ void Context::FinishJob(Job& job, const char* reason) {
   double prompt_ms = (t_prompt_end - job.t_start) / 1000.0;
   double gen_ms = (t_end - t_prompt_end) / 1000.0;
   double ttft_ms = job.t_first ? (job.t_first - job.t_start) / 1000.0 : -1;
-  size_t prompt_tokens = job.prompt.size(), reused = job.n_reused;
+  size_t prompt_tokens = job.prompt.size(), reused = job.n_reused, restored = job.n_restored, copied = job.n_copied;
   int32_t generated = job.n_generated;
   std::string r = reason;
   auto ev = std::make_unique<Event>();
@@ -185,6 +185,8 @@ void Context::FinishJob(Job& job, const char* reason) {
     o.Set("promptTokens", static_cast<double>(prompt_tokens));
     o.Set("reusedPromptTokens", static_cast<double>(reused));
     o.Set("evaluatedPromptTokens", static_cast<double>(prompt_tokens - reused));
+    o.Set("restoredPromptTokens", static_cast<double>(restored));
+    o.Set("copiedPromptTokens", static_cast<double>(copied));
     o.Set("generatedTokens", generated);
     o.Set("promptMs", prompt_ms);
     o.Set("generationMs", gen_ms);
@@ -232,26 +234,10 @@ void Context::AdmitPending() {
     }
   }
   for (auto& job : admitted) {
-    // Prefix reuse: keep the cached tokens this prompt starts with, evaluate only the rest. At least one
-    // token is always evaluated, since sampling needs fresh logits.
-    auto& cached = seq_tokens_[job->seq];
-    size_t p = 0;
-    while (p < cached.size() && p < job->prompt.size() && cached[p] == job->prompt[p]) p++;
-    if (!parked_[job->seq].empty() && (p == 0 || !Unpark(job->seq))) {
-      DropParked(job->seq);
-      p = 0;
-    }
-    if (p >= job->prompt.size()) p = job->prompt.size() - 1;
-    if (p < cached.size()) {
-      if (!llama_memory_seq_rm(mem, job->seq, static_cast<llama_pos>(p), -1)) {
-        llama_memory_seq_rm(mem, job->seq, -1, -1);  // recurrent caches cannot be cut part-way
-        p = 0;
-      }
-      cached.resize(p);
-    }
+    job->t_start = NowUs();  // restoring a prefix counts in the time to first token
+    size_t p = PreparePrefix(*job);
     job->n_done = p;
     job->n_reused = p;
-    job->t_start = NowUs();
     active_.push_back(std::move(job));
   }
   for (uint32_t id : cancels) {

@@ -33,12 +33,20 @@ struct Job {
   // text, so the format's parser sees them, while other special tokens stay hidden.
   std::unordered_set<llama_token> preserved;
   bool ignore_eos = false;
+  // false: evaluate the whole prompt, reusing nothing (/v1 `cache_prompt: false`, for like-for-like timing).
+  bool cache_prompt = true;
+  // A saved state of this sequence read from disk by JavaScript (engine/prompt-cache.ts): used at admission
+  // when it covers more of the prompt than what the sequence holds. Freed once admitted.
+  std::vector<llama_token> restore_tokens;
+  std::vector<uint8_t> restore_data;
 
   bool cancelled = false;
   bool finished = false;
   bool generating = false;
   size_t n_done = 0;    // prompt tokens in the KV cache
   size_t n_reused = 0;  // of which came from the previous turn
+  size_t n_restored = 0;  // of those, from a saved state on disk
+  size_t n_copied = 0;    // of those, copied from another sequence's cache (a shared prefix)
   llama_token last = -1;
   int32_t n_generated = 0;
   int32_t batch_idx = -1;

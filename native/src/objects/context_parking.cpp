@@ -82,3 +82,118 @@ void Context::ParkWhenIdle() {
 }
 
 }  // namespace westfall
+
+namespace westfall {
+
+namespace {
+
+// Below this many more tokens, bringing in another copy of a prefix is not worth disturbing the sequence.
+constexpr size_t kMinGain = 16;
+
+size_t CommonPrefix(const std::vector<llama_token>& a, const std::vector<llama_token>& b) {
+  size_t n = 0;
+  while (n < a.size() && n < b.size() && a[n] == b[n]) n++;
+  return n;
+}
+
+}  // namespace
+
+// Where the prompt's prefix comes from, cheapest to evaluate first: the sequence's own cache (resident or
+// parked), a saved state JavaScript read from disk for this job, or another sequence holding a longer
+// prefix (a new chat shares the system prompt and tool definitions with every other chat of the model).
+// In the unified KV cache a copy from a resident sequence only tags the same cells with a second
+// sequence id; from a parked one it is a memory copy. Recurrent and hybrid models cannot cut a copied
+// state part-way, so they only reuse their own.
+size_t Context::PreparePrefix(Job& job) {
+  llama_memory_t mem = llama_get_memory(ctx_);
+  const int32_t seq = job.seq;
+  auto& cached = seq_tokens_[seq];
+  auto clear = [&] {
+    DropParked(seq);
+    llama_memory_seq_rm(mem, seq, -1, -1);
+    cached.clear();
+  };
+  std::vector<llama_token> restore_tokens;
+  std::vector<uint8_t> restore_data;
+  restore_tokens.swap(job.restore_tokens);
+  restore_data.swap(job.restore_data);
+  if (!job.cache_prompt) {
+    clear();
+    return 0;
+  }
+
+  const bool can_share = !llama_model_is_recurrent(model_->model) && !llama_model_is_hybrid(model_->model);
+  size_t own = CommonPrefix(cached, job.prompt);
+  size_t from_disk = restore_data.empty() ? 0 : CommonPrefix(restore_tokens, job.prompt);
+  int32_t other = -1;
+  size_t from_other = 0;
+  if (can_share) {
+    for (uint32_t s = 0; s < n_seq_max_; s++) {
+      if (static_cast<int32_t>(s) == seq || seq_tokens_[s].empty()) continue;
+      size_t n = CommonPrefix(seq_tokens_[s], job.prompt);
+      if (n > from_other) {
+        from_other = n;
+        other = static_cast<int32_t>(s);
+      }
+    }
+  }
+
+  enum { Own, Disk, Other } source = Own;
+  size_t best = own;
+  if (from_disk > best + kMinGain) source = Disk, best = from_disk;
+  if (from_other > best + kMinGain) source = Other, best = from_other;
+
+  size_t p = 0;
+  if (source == Own) {
+    p = own;
+    if (!parked_[seq].empty() && (p == 0 || !Unpark(seq))) {
+      DropParked(seq);
+      p = 0;
+    }
+  } else if (source == Disk) {
+    clear();
+    if (llama_state_seq_set_data(ctx_, restore_data.data(), restore_data.size(), seq) != 0) {
+      cached = std::move(restore_tokens);
+      p = from_disk;
+    } else {
+      llama_memory_seq_rm(mem, seq, -1, -1);  // another model's or context's state: evaluate instead
+    }
+  } else {
+    clear();
+    if (parked_[other].empty()) {
+      llama_memory_seq_cp(mem, other, seq, 0, static_cast<llama_pos>(from_other));
+      cached.assign(job.prompt.begin(), job.prompt.begin() + static_cast<std::ptrdiff_t>(from_other));
+      p = from_other;
+    } else if (llama_state_seq_set_data(ctx_, parked_[other].data(), parked_[other].size(), seq) != 0) {
+      cached = seq_tokens_[other];
+      p = from_other;
+    } else {
+      llama_memory_seq_rm(mem, seq, -1, -1);
+    }
+  }
+
+  // At least one token is always evaluated, since sampling needs fresh logits.
+  if (p >= job.prompt.size()) p = job.prompt.size() - 1;
+  if (p < cached.size()) {
+    if (!llama_memory_seq_rm(mem, seq, static_cast<llama_pos>(p), -1)) {
+      clear();  // recurrent caches cannot be cut part-way
+      p = 0;
+    }
+    cached.resize(p);
+  }
+  // A sliding-window cache keeps only the last window of positions: continuing at p needs the window
+  // before p, which a longer cache cut back (or copied) may no longer hold. llama-server checks the same.
+  const int32_t n_swa = llama_model_n_swa(model_->model);
+  if (p > 0 && n_swa > 0) {
+    llama_pos pos_min = llama_memory_seq_pos_min(mem, seq);
+    if (pos_min > std::max<llama_pos>(0, static_cast<llama_pos>(p) - n_swa)) {
+      clear();
+      p = 0;
+    }
+  }
+  if (source == Disk) job.n_restored = p;
+  if (source == Other) job.n_copied = p;
+  return p;
+}
+
+}  // namespace westfall

@@ -52,4 +52,33 @@ Napi::Value Context::LoadState(const Napi::CallbackInfo& info) {
   });
 }
 
+// stateData(seq) -> Promise<{ tokens, data } | null>: the sequence's tokens and KV state in memory, for
+// JavaScript to write to disk off this thread (engine/prompt-cache.ts). null while it generates or holds
+// nothing. Only the copy happens on the decode thread (tens of milliseconds for thousands of tokens).
+Napi::Value Context::StateData(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env);
+  int32_t seq = info[0].As<Napi::Number>().Int32Value();
+  if (seq < 0 || static_cast<uint32_t>(seq) >= n_seq_max_) throw CodedError(env, "invalid_params", "no such sequence");
+  return QueueTask(env, [this, seq]() -> std::function<Napi::Value(Napi::Env)> {
+    auto none = [](Napi::Env env) -> Napi::Value { return env.Null(); };
+    if (SeqBusy(active_, seq) || seq_tokens_[seq].empty()) return none;
+    auto tokens = std::make_shared<std::vector<llama_token>>(seq_tokens_[seq]);
+    auto data = std::make_shared<std::vector<uint8_t>>();
+    if (!parked_[seq].empty()) {
+      *data = parked_[seq];
+    } else {
+      data->resize(llama_state_seq_get_size(ctx_, seq));
+      if (data->empty() || llama_state_seq_get_data(ctx_, data->data(), data->size(), seq) != data->size()) return none;
+    }
+    return [tokens, data](Napi::Env env) -> Napi::Value {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("tokens", ToInt32Array(env, *tokens));
+      // A copy, not an external buffer: Electron's V8 sandbox refuses memory it does not own.
+      o.Set("data", Napi::Buffer<uint8_t>::Copy(env, data->data(), data->size()));
+      return o;
+    };
+  });
+}
+
 }  // namespace westfall

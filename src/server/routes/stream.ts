@@ -58,7 +58,7 @@ export const streamRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
             type: 'done',
             id: msg.id,
             stopReason: 'aborted',
-            usage: { promptTokens: 0, reusedPromptTokens: 0, evaluatedPromptTokens: 0, completionTokens: 0, totalTokens: 0 },
+            usage: { promptTokens: 0, reusedPromptTokens: 0, evaluatedPromptTokens: 0, restoredPromptTokens: 0, copiedPromptTokens: 0, completionTokens: 0, totalTokens: 0 },
             timings: { queueMs: 0, promptMs: 0, generationMs: 0, timeToFirstTokenMs: -1, promptTokensPerSecond: 0, generationTokensPerSecond: 0 },
           });
           return;

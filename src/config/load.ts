@@ -179,6 +179,7 @@ function toConfig(s: Settings, cwd: string, platform: PlatformInfo): Config {
     allowedHosts: s.WESTFALL_ALLOWED_HOSTS.map((h) => h.toLowerCase()),
     bodyLimit: s.WESTFALL_BODY_LIMIT,
     shutdownTimeoutMs: s.WESTFALL_SHUTDOWN_TIMEOUT_MS,
+    promptCacheMaxBytes: s.WESTFALL_PROMPT_CACHE_MB * 1024 * 1024,
   };
 }
 

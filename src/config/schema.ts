@@ -46,6 +46,9 @@ export const settingsSchema = z.object({
   WESTFALL_ALLOWED_HOSTS: list(z.string().regex(HOSTNAME_RE, 'each entry must be a host name or IP address')).default([]),
   WESTFALL_BODY_LIMIT: int(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
   WESTFALL_SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(5000),
+  // Conversation states saved on disk so chats resume without re-reading their history (engine/
+  // prompt-cache.ts); the least recently used go beyond this. 0 keeps none. Changeable in Settings.
+  WESTFALL_PROMPT_CACHE_MB: int(0, 1 << 22).default(4096),
 });
 
 export type Settings = z.output<typeof settingsSchema>;
@@ -85,4 +88,6 @@ export interface Config {
   allowedHosts: string[];
   bodyLimit: number;
   shutdownTimeoutMs: number;
+  /** Cap for the conversation states kept on disk (bytes); 0 keeps none. */
+  promptCacheMaxBytes: number;
 }

@@ -8,7 +8,7 @@
 //
 // File layout: "WFKV" | u32 version | u32 header length | header JSON | i32 tokens | state bytes | u32 crc
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import zlib from 'node:zlib';
@@ -17,6 +17,7 @@ import { WestfallError } from '../errors.js';
 const MAGIC = 0x564b4657; // "WFKV" read as little-endian u32
 const VERSION = 1;
 const SUFFIX = '.wfkv';
+const LIMIT_FILE = 'limit.json';
 // Checksums are computed in slices with the event loop let through between them: one 40 MB state would
 // otherwise hold the server's JavaScript thread for tens of milliseconds.
 const SLICE = 4 << 20;
@@ -115,6 +116,13 @@ export class PromptCache {
 
   async #scan(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
+    // A cap the user chose in Settings outlives restarts; the configured one is the default.
+    try {
+      const saved = JSON.parse(await readFile(path.join(this.dir, LIMIT_FILE), 'utf8')) as { maxBytes?: unknown };
+      if (typeof saved.maxBytes === 'number' && Number.isFinite(saved.maxBytes) && saved.maxBytes >= 0) this.maxBytes = saved.maxBytes;
+    } catch {
+      // none chosen, or unreadable: the configured cap applies
+    }
     for (const name of await readdir(this.dir)) {
       const file = path.join(this.dir, name);
       if (name.endsWith('.tmp')) {
@@ -327,11 +335,16 @@ export class PromptCache {
     });
   }
 
-  /** Applies a new size cap at once. */
-  async setMaxBytes(maxBytes: number): Promise<void> {
+  /** Applies a new size cap at once; `persist` keeps it for later starts (a user's choice in Settings). */
+  async setMaxBytes(maxBytes: number, { persist = false } = {}): Promise<void> {
     if (!Number.isFinite(maxBytes) || maxBytes < 0) throw new WestfallError('invalid_params', 'maxBytes must be a number of bytes, 0 or more');
-    this.maxBytes = maxBytes;
     await this.open();
+    this.maxBytes = maxBytes;
+    if (persist) {
+      const file = path.join(this.dir, LIMIT_FILE);
+      await writeFile(`${file}.tmp`, `${JSON.stringify({ maxBytes })}\n`);
+      await rename(`${file}.tmp`, file);
+    }
     await this.#exclusive(() => this.#evict());
   }
 

@@ -16,6 +16,7 @@ import { ModelManager } from './model-manager.js';
 import { chatRoutes } from './routes/chat.js';
 import { healthRoutes } from './routes/health.js';
 import { openAIRoutes } from './routes/openai.js';
+import { promptCacheRoutes } from './routes/prompt-cache.js';
 import { WS_CLOSE_GOING_AWAY, streamRoutes } from './routes/stream.js';
 import { systemRoutes } from './routes/system.js';
 import { securityPlugin, selectSubprotocol } from './security.js';
@@ -118,6 +119,7 @@ export function createApp(config: Config, deps: AppDeps = {}): FastifyInstance {
   void app.register(metricsPlugin, { metrics: ctx.metrics, manager });
   void app.register(healthRoutes, { ctx });
   void app.register(systemRoutes, { ctx });
+  void app.register(promptCacheRoutes, { ctx });
   void app.register(chatRoutes, { ctx });
   void app.register(streamRoutes, { ctx });
   void app.register(openAIRoutes, { ctx });

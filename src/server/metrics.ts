@@ -14,6 +14,9 @@ export interface Metrics {
   generatedTokens: Counter<'kind'>;
   promptTokens: Counter<'kind'>;
   reusedPromptTokens: Counter<'kind'>;
+  /** Generations that reused a cached prefix, by where it came from (sequence, shared, disk). */
+  promptCacheHits: Counter<'source'>;
+  promptCacheTokens: Counter<'source'>;
   timeToFirstToken: Histogram<'kind'>;
   tokensPerSecond: Histogram<'kind'>;
   queueWait: Histogram<'kind'>;
@@ -60,6 +63,18 @@ export function createMetrics(manager: ModelManager): Metrics {
       name: 'westfall_prompt_tokens_reused_total',
       help: 'Prompt tokens reused from a sequence cache instead of evaluated',
       labelNames: ['kind'],
+      registers: [registry],
+    }),
+    promptCacheHits: new Counter({
+      name: 'westfall_prompt_cache_hits_total',
+      help: 'Generations that reused cached prompt tokens, by source: sequence (its own cache), shared (copied from another sequence), disk (a saved conversation state)',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
+    promptCacheTokens: new Counter({
+      name: 'westfall_prompt_cache_reused_tokens_total',
+      help: 'Prompt tokens reused instead of evaluated, by source (sequence, shared, disk)',
+      labelNames: ['source'],
       registers: [registry],
     }),
     timeToFirstToken: new Histogram({
@@ -128,6 +143,30 @@ export function createMetrics(manager: ModelManager): Metrics {
       this.set(manager.status().state === 'ready' ? 1 : 0);
     },
   });
+  // Conversation states on disk (engine/prompt-cache.ts).
+  const diskStat = <K extends keyof import('../engine/index.js').PromptCacheStats>(key: K) => () => Number(manager.promptCache?.stats()[key] ?? 0);
+  const diskGauges: [string, string, () => number][] = [
+    ['westfall_prompt_cache_disk_bytes', 'Bytes of saved conversation states on disk', diskStat('bytes')],
+    ['westfall_prompt_cache_disk_limit_bytes', 'Cap for the saved conversation states', diskStat('maxBytes')],
+    ['westfall_prompt_cache_disk_entries', 'Saved conversation states on disk', diskStat('entries')],
+    ['westfall_prompt_cache_disk_saves', 'States saved since start', diskStat('saves')],
+    ['westfall_prompt_cache_disk_save_failures', 'States that could not be written since start (full disk, say)', diskStat('saveFailures')],
+    ['westfall_prompt_cache_disk_loads', 'Saved states loaded and used since start', diskStat('hits')],
+    ['westfall_prompt_cache_disk_load_misses', 'Saved states read but not used since start (damaged, or another layout)', diskStat('misses')],
+    ['westfall_prompt_cache_disk_removed_bad', 'Damaged or unreadable state files removed since start', diskStat('removedBad')],
+    ['westfall_prompt_cache_disk_evictions', 'States removed to stay under the cap since start', diskStat('evictions')],
+    ['westfall_prompt_cache_disk_load_seconds', 'Time spent reading and checking loaded states since start', () => diskStat('loadMs')() / 1000],
+  ];
+  for (const [name, help, read] of diskGauges) {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
   new Gauge({
     name: 'westfall_process_memory_bytes',
     help: 'Process memory by kind (rss includes the model weights mapped in memory)',
@@ -151,6 +190,16 @@ export function recordGeneration(m: Metrics, e: GenerationEvent): void {
     m.generatedTokens.inc({ kind: e.kind }, e.usage.completionTokens);
     m.promptTokens.inc({ kind: e.kind }, e.usage.promptTokens);
     m.reusedPromptTokens.inc({ kind: e.kind }, e.usage.reusedPromptTokens);
+    const own = e.usage.reusedPromptTokens - e.usage.restoredPromptTokens - e.usage.copiedPromptTokens;
+    for (const [source, n] of [
+      ['sequence', own],
+      ['shared', e.usage.copiedPromptTokens],
+      ['disk', e.usage.restoredPromptTokens],
+    ] as const) {
+      if (n <= 0) continue;
+      m.promptCacheHits.inc({ source });
+      m.promptCacheTokens.inc({ source }, n);
+    }
   }
   if (e.timings) {
     m.queueWait.observe({ kind: e.kind }, e.timings.queueMs / 1000);

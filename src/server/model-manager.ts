@@ -9,6 +9,7 @@ import type { Config } from '../config/index.js';
 import {
   formatGenerateParams,
   loadModel,
+  PromptCache,
   type ChatFormat,
   type ChatFormatOptions,
   type ChatTemplateMessage,
@@ -63,6 +64,8 @@ export interface ModelManagerOptions {
   /** Generations that may wait for a sequence; beyond: queue_full. */
   queueLimit: number;
   sampling: { temperature: number; topP: number; topK: number; maxTokens: number };
+  /** Conversation states kept on disk (engine/prompt-cache.ts); none: nothing is saved. */
+  promptCache?: PromptCache | null;
   logger?: Logger;
 }
 
@@ -105,6 +108,8 @@ export interface ChatJob {
    * (tools/tool-format.ts).
    */
   grammar?: string | null;
+  /** The conversation this reply belongs to: its saved state goes when the conversation is deleted. */
+  cacheTag?: string;
   signal?: AbortSignal;
 }
 
@@ -178,8 +183,18 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
       parallel: config.parallel,
       queueLimit: config.queueLimit,
       sampling: config.sampling,
+      promptCache: new PromptCache({
+        dir: path.join(config.dataDir, 'prompt-cache'),
+        maxBytes: config.promptCacheMaxBytes,
+        onProblem: (message, err) => logger?.warn({ err }, message),
+      }),
       ...(logger ? { logger } : {}),
     };
+  }
+
+  /** Conversation states on disk, if kept. */
+  get promptCache(): PromptCache | null {
+    return this.options.promptCache ?? null;
   }
 
   static fromConfig(config: Config, logger?: Logger): ModelManager {
@@ -309,6 +324,13 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
         ...(profile.flashAttention ? { flashAttention: profile.flashAttention } : {}),
       });
       if (Object.keys(profile).length > 0) this.#log?.info({ profile }, 'applied the tuning profile');
+      const cache = this.options.promptCache;
+      if (cache) {
+        await cache.open().then(
+          () => ctx.attachPromptCache(cache),
+          (err: unknown) => this.#log?.warn({ err, dir: cache.dir }, 'the conversation state folder cannot be used; states will not be saved'),
+        );
+      }
       if (signal.aborted) {
         ctx.dispose();
         throw new WestfallError('aborted', 'model loading was aborted');
@@ -497,7 +519,7 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
       const rendered = model.tokenizeChat(job.messages, format);
       const formatParams = job.grammar ? { grammar: job.grammar, preservedTokens: rendered.chatFormat.preservedTokens } : formatGenerateParams(rendered.chatFormat, job.reasoningBudget);
       const params = schema && job.params ? { ...job.params, jsonSchema: undefined } : job.params;
-      return { prompt: rendered.tokens, stop: rendered.stop, format: formatParams, params, chatFormat: rendered.chatFormat };
+      return { prompt: rendered.tokens, stop: rendered.stop, format: formatParams, params, chatFormat: rendered.chatFormat, ...(job.cacheTag ? { cacheTag: job.cacheTag } : {}) };
     });
   }
 
@@ -515,6 +537,7 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
       format: FormatGenerateParams;
       params: GenerationParams | undefined;
       chatFormat: ChatFormat | null;
+      cacheTag?: string;
     },
   ): Promise<ManagedGeneration> {
     this.#assertAccepting();
@@ -536,7 +559,7 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
       const prepared = prepare(model);
       const controller = new AbortController();
       const combined = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
-      const params = this.#engineParams(prepared.params, prepared.stop, prepared.format, combined);
+      const params = this.#engineParams(prepared.params, prepared.stop, prepared.format, combined, prepared.cacheTag);
       const queueMs = performance.now() - queuedAt;
       const gen: Generation = ctx.generate(prepared.prompt, params);
       const startedAt = performance.now();
@@ -586,7 +609,7 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
     }
   }
 
-  #engineParams(p: GenerationParams | undefined, templateStop: string[], format: FormatGenerateParams, signal: AbortSignal): GenerateParams {
+  #engineParams(p: GenerationParams | undefined, templateStop: string[], format: FormatGenerateParams, signal: AbortSignal, cacheTag: string | undefined): GenerateParams {
     const d = this.options.sampling;
     const stop = [...new Set([...templateStop, ...(p?.stop ?? [])])].slice(0, 16);
     const out: GenerateParams = {
@@ -604,6 +627,8 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
     if (p?.presencePenalty !== undefined) out.presencePenalty = p.presencePenalty;
     if (p?.frequencyPenalty !== undefined) out.frequencyPenalty = p.frequencyPenalty;
     if (p?.ignoreEos !== undefined) out.ignoreEos = p.ignoreEos;
+    if (p?.cachePrompt !== undefined) out.cachePrompt = p.cachePrompt;
+    if (cacheTag) out.cacheTag = cacheTag;
     // The chat format's constraints (tools, an answer schema) win; otherwise the caller's grammar or schema.
     const { grammar, ...rest } = format;
     Object.assign(out, rest);

@@ -10,6 +10,8 @@ export interface NativeChatRequest {
   params?: GenerationParams | undefined;
   tools?: Tool[] | undefined;
   thinking?: ThinkingOptions | undefined;
+  /** The app's conversation this chat belongs to: its saved KV state is removed with it. */
+  conversationId?: string | undefined;
 }
 
 /** The model manager's job for a native chat request (without the signal). */
@@ -28,5 +30,6 @@ export function nativeChatJob(body: NativeChatRequest): Omit<ChatJob, 'signal'> 
     ...(body.params ? { params: body.params } : {}),
     format,
     ...(reasoningBudget ? { reasoningBudget } : {}),
+    ...(body.conversationId ? { cacheTag: body.conversationId } : {}),
   };
 }

@@ -58,6 +58,8 @@ export const generationParamsSchema = z
     jsonSchema: z.record(z.string(), z.unknown()).superRefine(refineWith(checkJsonSchema)).optional(),
     grammar: z.string().max(1_000_000).superRefine(refineWith(checkGrammar)).optional(),
     ignoreEos: z.boolean().optional(),
+    // false: evaluate the whole prompt (no reuse of any cache) and save no state; for like-for-like timing.
+    cachePrompt: z.boolean().optional(),
   })
   .strict()
   .refine((p) => !(p.grammar && p.jsonSchema), { message: 'give either grammar or jsonSchema, not both', path: ['grammar'] });
@@ -219,6 +221,8 @@ export const chatRequestSchema = z
     params: generationParamsSchema.optional(),
     tools: z.array(toolSchema).max(128).optional(),
     thinking: thinkingSchema.optional(),
+    /** The app's conversation this chat belongs to (its saved KV state is removed with it). */
+    conversationId: z.string().min(1).max(100).optional(),
   })
   .strict();
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
@@ -260,6 +264,7 @@ export const wsChatMessageSchema = z
     params: generationParamsSchema.optional(),
     tools: z.array(toolSchema).max(128).optional(),
     thinking: thinkingSchema.optional(),
+    conversationId: z.string().min(1).max(100).optional(),
   })
   .strict();
 export const wsCancelMessageSchema = z.object({ type: z.literal('cancel'), id: requestIdSchema }).strict();
@@ -324,6 +329,8 @@ const samplingFields = {
   repeat_penalty: z.number().gt(0).max(10).nullish(),
   // llama-server's extension, so benchmarks and tools written for it work unchanged.
   ignore_eos: z.boolean().nullish(),
+  // llama-server's: false evaluates the whole prompt, reusing no cache (for measurements).
+  cache_prompt: z.boolean().nullish(),
   stop: stopField,
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).loose().nullish(),

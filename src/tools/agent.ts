@@ -119,6 +119,8 @@ export interface AgentGenerateRequest {
   topK?: number;
   topP?: number;
   seed?: number;
+  /** The conversation the reply belongs to (its saved KV state is removed with it). */
+  cacheTag?: string;
   signal?: AbortSignal;
 }
 
@@ -149,6 +151,7 @@ export function contextBackend(ctx: Context): AgentBackend {
         ...(r.topK !== undefined ? { topK: r.topK } : {}),
         ...(r.topP !== undefined ? { topP: r.topP } : {}),
         ...(r.seed !== undefined ? { seed: r.seed } : {}),
+        ...(r.cacheTag ? { cacheTag: r.cacheTag } : {}),
         ...(r.signal ? { signal: r.signal } : {}),
       });
       return Object.assign(gen, { chatFormat: chat.chatFormat });
@@ -165,6 +168,7 @@ export interface ManagerLike {
     reasoningBudget?: ReasoningBudget | null;
     grammar?: string | null;
     params?: { maxTokens?: number; temperature?: number; topK?: number; topP?: number; seed?: number };
+    cacheTag?: string;
     signal?: AbortSignal;
   }): Promise<AgentGeneration & { serverAbortReason?: unknown }>;
 }
@@ -191,6 +195,7 @@ export function managerBackend(manager: ManagerLike | null | undefined): AgentBa
           ...(r.topP !== undefined ? { topP: r.topP } : {}),
           ...(r.seed !== undefined ? { seed: r.seed } : {}),
         },
+        ...(r.cacheTag ? { cacheTag: r.cacheTag } : {}),
         ...(r.signal ? { signal: r.signal } : {}),
       });
     },
@@ -361,6 +366,7 @@ export async function* runAgent(options: AgentOptions): AsyncGenerator<AgentEven
       ...(params.topK !== undefined ? { topK: params.topK } : {}),
       ...(params.topP !== undefined ? { topP: params.topP } : {}),
       ...(params.seed !== undefined ? { seed: params.seed } : {}),
+      ...(conversationId ? { cacheTag: conversationId } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
 

@@ -30,6 +30,9 @@ export function testConfig(settings: RawSettings = {}): Config {
     WESTFALL_DATA_DIR: join(tmpdir(), 'westfall-test-data'),
     WESTFALL_LOG_FILE: false,
     WESTFALL_SHUTDOWN_TIMEOUT_MS: 3000,
+    // The data folder is shared by the test files: saved conversation states would carry over from one
+    // test to another. The tests of that feature use a folder of their own.
+    WESTFALL_PROMPT_CACHE_MB: 0,
     ...settings,
   });
 }

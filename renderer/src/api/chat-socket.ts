@@ -25,6 +25,7 @@ export interface ChatStreamRequest {
   params?: GenerationParams;
   tools?: Tool[];
   thinking?: ThinkingOptions;
+  conversationId?: string;
 }
 
 export interface StreamHandle {

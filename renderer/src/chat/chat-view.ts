@@ -242,7 +242,8 @@ export class ChatView extends LitElement {
     let conversation = this._activeId;
     const thinking = thinkingRequest(thinkingFor(conversation));
     const reply = this.#newReply();
-    const request = { messages, params: { temperature: settings.temperature, maxTokens: settings.maxTokens }, thinking };
+    // The conversation id lets the backend drop the chat's saved KV state when the chat is deleted.
+    const request = { messages, params: { temperature: settings.temperature, maxTokens: settings.maxTokens }, thinking, ...(conversation ? { conversationId: conversation } : {}) };
     await streamReply(request, reply, {
       touch: () => this.#touch(),
       changed: () => (this._items = [...this._items]),

@@ -9,6 +9,12 @@ import { limitQuery, offsetQuery, uuidParams } from './tool-helpers.js';
 
 export interface ConversationRoutesOptions {
   conversations: ConversationStore;
+  /** The server's model manager (given by createApp): a deleted conversation's saved KV state goes too. */
+  manager?: unknown;
+}
+
+interface HasPromptCache {
+  promptCache?: { removeTag(tag: string): Promise<number> } | null;
 }
 
 const toolCallSchema = z.object({ id: z.string().min(1).max(200), name: z.string().min(1).max(200), arguments: z.unknown() }).strict();
@@ -24,7 +30,7 @@ const messageSchema = z
   })
   .strict();
 
-const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = async (app, { conversations }) => {
+const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = async (app, { conversations, manager }) => {
   app.get('/api/conversations', async (req) => {
     const q = parseWith(z.object({ q: z.string().max(500).optional(), limit: limitQuery.default(50), offset: offsetQuery.default(0) }), req.query, 'query');
     if (q.q !== undefined && q.q.trim() !== '') {
@@ -62,6 +68,7 @@ const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = async 
   app.delete('/api/conversations/:id', async (req) => {
     const { id } = parseWith(uuidParams, req.params, 'parameters');
     if (!conversations.delete(id)) throw notFound('conversation', id);
+    await (manager as HasPromptCache | undefined)?.promptCache?.removeTag(id).catch((err: unknown) => req.log.warn({ err }, 'the conversation state could not be removed'));
     return { deleted: id };
   });
 };

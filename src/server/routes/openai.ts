@@ -35,7 +35,14 @@ export function finishReason(r: StopReason): FinishReason {
 }
 
 function openAIUsage(r: ManagedResult) {
-  return { prompt_tokens: r.usage.promptTokens, completion_tokens: r.usage.completionTokens, total_tokens: r.usage.totalTokens };
+  return {
+    prompt_tokens: r.usage.promptTokens,
+    completion_tokens: r.usage.completionTokens,
+    total_tokens: r.usage.totalTokens,
+    // OpenAI's field for prompt tokens served from a cache (here: the sequence's own, another sequence's
+    // shared prefix, or a conversation state loaded from disk).
+    prompt_tokens_details: { cached_tokens: r.usage.reusedPromptTokens },
+  };
 }
 
 interface SamplingFields {
@@ -48,6 +55,7 @@ interface SamplingFields {
   frequency_penalty?: number | null | undefined;
   repeat_penalty?: number | null | undefined;
   ignore_eos?: boolean | null | undefined;
+  cache_prompt?: boolean | null | undefined;
   stop?: string | string[] | null | undefined;
 }
 
@@ -62,6 +70,7 @@ export function toParams(b: SamplingFields, maxTokens: number | null | undefined
   if (b.frequency_penalty != null) p.frequencyPenalty = b.frequency_penalty;
   if (b.repeat_penalty != null) p.repeatPenalty = b.repeat_penalty;
   if (b.ignore_eos != null) p.ignoreEos = b.ignore_eos;
+  if (b.cache_prompt != null) p.cachePrompt = b.cache_prompt;
   if (b.stop != null) p.stop = typeof b.stop === 'string' ? [b.stop] : b.stop;
   if (maxTokens != null) p.maxTokens = maxTokens;
   return p;

@@ -36,7 +36,7 @@ function bind<O extends object>(plugin: FastifyPluginAsync<O>, deps: O, name: st
 export function createToolPlugins(services: Services, options: ToolPluginsOptions = {}): FastifyPluginAsync<HostPluginOptions>[] {
   const hb = options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {};
   return [
-    bind(conversationRoutes, { conversations: services.conversations }, 'westfall-conversations'),
+    bind(conversationRoutes, { conversations: services.conversations, manager: undefined }, 'westfall-conversations'),
     bind(financeRoutes, { finance: services.finance }, 'westfall-finance'),
     bind(timeRoutes, { time: services.time, ...hb }, 'westfall-time'),
     bind(vaultRoutes, { vault: services.vault, ...hb }, 'westfall-vault'),

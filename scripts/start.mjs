@@ -152,7 +152,7 @@ if (electron.path) {
     const tokenLink = find(/(https?:\/\/\S+\/\?token=\S+)/);
     const address = find(/listening on (https?:\/\/[^\s/]+)/);
     const hint = login
-      ? `Open this one-time login link in your browser to use Westfall Assistant: ${login}`
+      ? `Open this one-time login link in your browser to use Westfall Assistant: ${login}\n    (the browser then stays signed in; a new link at any time: npx westfall login-link)`
       : tokenLink && !tokenLink.includes('<token>')
         ? `Open this link in your browser to use Westfall Assistant: ${tokenLink}`
         : `Open ${address ?? 'the address above'}/ in your browser and sign in with the token from WESTFALL_API_TOKEN.`;

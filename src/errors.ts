@@ -51,6 +51,7 @@ export const ERROR_CODES = {
   vault_already_initialized: 'The vault already has a master password',
   vault_locked: 'The vault is locked',
   vault_wrong_password: 'The master password is wrong',
+  vault_weak_password: 'The master password is too easy to guess',
   vault_tampered: 'A vault record failed its integrity check (tampered or corrupt); nothing was decrypted',
   path_forbidden: 'The path is outside the library folders',
   range_not_satisfiable: 'The requested byte range is outside the file',

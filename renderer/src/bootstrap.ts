@@ -7,8 +7,8 @@ import { applyTheme, startSession, syncRouteFromLocation } from './store.js';
 export interface BootstrapOptions {
   /** The backend's origin, e.g. http://127.0.0.1:8756. */
   baseUrl: string;
-  /** The bearer token. */
-  token: string;
+  /** The bearer token, or null when the browser's session cookie authenticates. */
+  token: string | null;
   /** Running inside the desktop app. */
   desktop?: boolean;
   /** Where to put <wf-app> if the document has none (default: document.body). */
@@ -30,7 +30,7 @@ export function mountApp(mount?: HTMLElement): void {
 
 export function bootstrap(options: BootstrapOptions): void {
   if (!/^https?:\/\//.test(options.baseUrl)) throw new TypeError('bootstrap: baseUrl must be an http(s) URL');
-  if (!options.token) throw new TypeError('bootstrap: token is required');
+  if (options.token === '') throw new TypeError('bootstrap: token must be a token or null (cookie session)');
   mountApp(options.mount);
   startSession(options.baseUrl, options.token, { desktop: options.desktop ?? false });
 }

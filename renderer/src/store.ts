@@ -41,7 +41,7 @@ export interface Notice {
 }
 
 export interface State {
-  /** Null until bootstrap has a token (the login screen shows). */
+  /** Null until bootstrap has a session (the login screen shows). */
   api: ApiClient | null;
   /** Why the last sign-in failed, for the login screen. */
   authError: string | null;
@@ -60,7 +60,6 @@ export interface State {
 
 const THEME_KEY = 'westfall.theme';
 const CHAT_KEY = 'westfall.chat';
-export const TOKEN_KEY = 'westfall.token';
 const THINKING_KEY = 'westfall.thinking';
 /** Settings of this many chats are kept; the least recently changed go first. */
 const THINKING_KEEP = 500;
@@ -137,7 +136,7 @@ export function api(): ApiClient {
   return state.api;
 }
 
-export function startSession(baseUrl: string, token: string, opts: { desktop?: boolean } = {}): void {
+export function startSession(baseUrl: string, token: string | null, opts: { desktop?: boolean } = {}): void {
   state.api?.close();
   set({ api: new ApiClient(baseUrl, token), authError: null, desktop: opts.desktop ?? false });
   startModelPolling();
@@ -147,11 +146,6 @@ export function endSession(reason: string | null = null): void {
   state.api?.close();
   forgetMediaToken();
   stopModelPolling();
-  try {
-    globalThis.sessionStorage?.removeItem(TOKEN_KEY);
-  } catch {
-    /* storage unavailable */
-  }
   set({ api: null, authError: reason, model: null });
 }
 
@@ -260,7 +254,7 @@ export function dismissNotice(id: number): void {
 /** Reports an error from an API call as a notice (and signs out when the token is refused). */
 export function reportError(err: unknown, what?: string): void {
   if (err instanceof ApiError && err.status === 401) {
-    endSession('The access token was refused. Open a new login link from `westfall serve`.');
+    endSession(state.desktop ? 'The assistant service refused the desktop app. Restart the app.' : 'You are signed out (the session ended or was signed out everywhere).');
     return;
   }
   if ((err as Error)?.name === 'AbortError') return;

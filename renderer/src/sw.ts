@@ -1,7 +1,8 @@
 // The service worker (served at /sw.js, scope /): adds the bearer token to the music streaming requests of
 // <audio> elements, which cannot set headers, so audio streams from the Range route
 // (/api/music/tracks/:id/stream) with seeking. It touches no other request and caches nothing. It keeps the
-// token in memory only; after a restart of the worker it asks the page that made the request.
+// token in memory only; after a restart of the worker it asks the page that made the request. A browser
+// signed in with the session cookie has no token: the request then goes with the cookie alone.
 interface FetchEventLike extends Event {
   request: Request;
   clientId: string;
@@ -62,7 +63,7 @@ scope.addEventListener('fetch', (e) => {
       const ifRange = e.request.headers.get('if-range');
       if (ifRange) headers.set('if-range', ifRange);
       if (token) headers.set('authorization', `Bearer ${token}`);
-      return fetch(url.toString(), { method: e.request.method, headers, mode: 'same-origin', credentials: 'omit', cache: 'no-store', redirect: 'error' });
+      return fetch(url.toString(), { method: e.request.method, headers, mode: 'same-origin', credentials: 'same-origin', cache: 'no-store', redirect: 'error' });
     })(),
   );
 });

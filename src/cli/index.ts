@@ -2,6 +2,8 @@
 // The `westfall` command. `westfall serve` starts the backend: settings from flags > environment > .env >
 // defaults (an invalid one exits with code 2), logs to the data directory, prints the address and how to
 // authenticate, loads the configured model, and shuts down gracefully on SIGINT/SIGTERM.
+// The address and a one-time login link are printed last (again once the start-up model has loaded), and
+// `westfall login-link` prints a fresh link for the running backend at any time.
 // `westfall backup` copies the database safely while the service may be running; `westfall restore FILE`
 // replaces it with a backup, only while no backend has it open (markers in <db>.users/, see storage/lock.ts).
 import path from 'node:path';
@@ -11,8 +13,13 @@ import { setLogHandler } from '../engine/index.js';
 import { initNative } from '../engine/native.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import { createApp, ModelManager, type ServerPlugin } from '../server/index.js';
+import { probeWestfall, readInstance, removeInstance, writeInstance } from '../server/instance.js';
 import modelsRoutes from '../server/routes/models.js';
 import { LOGIN_FRAGMENT_KEY, LoginCodes, rendererRoutes } from '../server/routes/renderer.js';
+import { settingsRoutes } from '../server/routes/settings.js';
+import { SessionSecret } from '../server/session.js';
+import { UserSettings, chooseStartupModel, rememberLastModel } from '../server/user-settings.js';
+import { modelFileProblem } from '../config/index.js';
 import { createToolPlugins } from '../server/routes/tool-plugins.js';
 import { isWestfallError } from '../errors.js';
 import { acquireRestoreLock, backupDatabase, backupFileName, claimDatabaseUse, openDatabase, restoreDatabase } from '../storage/index.js';
@@ -50,21 +57,39 @@ const FLAG_KEYS: Record<keyof ServeFlags, [keyof RawSettings, string]> = {
   logLevel: ['WESTFALL_LOG_LEVEL', '--log-level'],
 };
 
-function printBanner(config: Config, url: string, logFile: string | null, loginCode: string, loginMinutes: number): void {
+function loginLink(url: string, logins: LoginCodes): string {
+  return `${url}/#${LOGIN_FRAGMENT_KEY}=${logins.issue()}`;
+}
+
+function printBanner(config: Config, url: string, logFile: string | null, logins: LoginCodes): void {
   const token = config.apiToken;
   const lines = [
     `Westfall Assistant ${VERSION} is listening on ${url}`,
-    `  Open in a browser (one-time login link, valid ${loginMinutes} minutes): ${url}/#${LOGIN_FRAGMENT_KEY}=${loginCode}`,
-    config.apiTokenGenerated
-      ? `  API token (generated for this launch; set WESTFALL_API_TOKEN to keep one): ${token}`
-      : '  API token: the one configured in WESTFALL_API_TOKEN',
+    `  API token: ${config.apiTokenGenerated ? `${token} (generated for this launch; set WESTFALL_API_TOKEN to keep one)` : 'the one configured in WESTFALL_API_TOKEN'}`,
     `  Authenticate with the header  Authorization: Bearer ${config.apiTokenGenerated ? token : '<token>'}`,
     `  OpenAI clients: baseURL ${url}/v1 with the token as apiKey`,
     `  WebSocket: ${url.replace(/^http/, 'ws')}/api/llm/stream (header, ?token= or subprotocol bearer.<token>)`,
     `  Or log in with the token itself (it stays in the browser history): ${url}/?token=${config.apiTokenGenerated ? token : '<token>'}`,
   ];
   if (logFile) lines.push(`  Logs: ${logFile}`);
+  // Last, so that it is what the terminal shows: the address and how to sign in.
+  lines.push(
+    `  Open in a browser (one-time login link, valid ${Math.round(logins.ttlMs / 60_000)} minutes; the browser then stays signed in):`,
+    `  ${loginLink(url, logins)}`,
+    '  A new link at any time: npx westfall login-link',
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Once the start-up model has loaded (or failed), the address and a login link again, below its log lines. */
+function printReady(url: string, logins: LoginCodes, what: string): void {
+  process.stdout.write(`\nWestfall Assistant is ready at ${url} (${what}).\n  Sign in: ${loginLink(url, logins)}\n  A new link at any time: npx westfall login-link\n`);
+}
+
+/** Ends the process once the log file has everything (a log file that is still opening cannot be flushed). */
+async function exitAfterLogs(code: number, flush: () => Promise<void>): Promise<never> {
+  await flush().catch(() => {});
+  process.exit(code);
 }
 
 /** Settings from flags > environment > .env > defaults; an invalid one ends the process with code 2. */
@@ -89,7 +114,7 @@ function loadConfigOrExit(flags: ServeFlags): { config: Config; warnings: string
 export async function serve(flags: ServeFlags): Promise<void> {
   const { config, warnings } = loadConfigOrExit(flags);
 
-  const { logger, file, flush } = createLogger({ level: config.logLevel, logsDir: config.logFile ? config.logsDir : null, console: 'auto' });
+  const { logger, file, flush, flushWhenReady } = createLogger({ level: config.logLevel, logsDir: config.logFile ? config.logsDir : null, console: 'auto' });
   for (const w of warnings) logger.warn(w);
   // Chooses the engine build (CUDA, Vulkan, CPU; WESTFALL_BACKEND overrides) without blocking the event
   // loop while GPU variants are probed; a variant that fails its probe is logged and the CPU one used.
@@ -99,8 +124,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
   } catch (err) {
     process.stderr.write(`westfall: the inference engine cannot start: ${(err as Error).message}\n`);
     logger.fatal({ err }, 'no usable engine build');
-    flush();
-    process.exit(EXIT_FAILURE);
+    return exitAfterLogs(EXIT_FAILURE, flushWhenReady);
   }
   const llamaLog = logger.child({ component: 'llama.cpp' });
   setLogHandler((level, message) => llamaLog[level](message.trimEnd()), 'warn');
@@ -114,8 +138,18 @@ export async function serve(flags: ServeFlags): Promise<void> {
   } catch (err) {
     process.stderr.write(`westfall: cannot open the database in ${config.dataDir}: ${(err as Error).message}\n`);
     logger.fatal({ err }, 'cannot open the database');
-    flush();
-    process.exit(EXIT_FAILURE);
+    return exitAfterLogs(EXIT_FAILURE, flushWhenReady);
+  }
+  let settings: UserSettings;
+  let sessions: SessionSecret;
+  try {
+    settings = UserSettings.open(config.stateDir, logger);
+    // Signs the login links and the browsers' session cookies; kept so that a restart signs nobody out.
+    sessions = SessionSecret.open(config.stateDir);
+  } catch (err) {
+    process.stderr.write(`westfall: cannot use the state folder ${config.stateDir}: ${(err as Error).message}\n`);
+    logger.fatal({ err }, 'cannot use the state folder');
+    return exitAfterLogs(EXIT_FAILURE, flushWhenReady);
   }
   const manager = new ModelManager({
     ...ModelManager.optionsFromConfig(config, logger),
@@ -128,12 +162,14 @@ export async function serve(flags: ServeFlags): Promise<void> {
       return profile.machine.gpuOffload ? { ...context, gpuLayers: load.gpuLayers } : context;
     },
   });
-  // The web UI at `/` and its one-time login (the printed link's code is exchanged for the token).
-  const logins = new LoginCodes();
+  rememberLastModel(manager, settings, logger);
+  // The web UI at `/` and its sign-in (a printed link's code becomes a session cookie).
+  const logins = new LoginCodes({ secret: sessions });
   const app = createApp(config, {
     manager,
     logger,
-    extraPlugins: [modelsRoutes as ServerPlugin, ...createToolPlugins(tools), rendererRoutes({ logins })],
+    sessions,
+    extraPlugins: [modelsRoutes as ServerPlugin, ...createToolPlugins(tools), settingsRoutes(settings) as ServerPlugin, rendererRoutes({ logins })],
   });
 
   let stopping = false;
@@ -152,6 +188,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     }, config.shutdownTimeoutMs + 2000);
     hard.unref();
     try {
+      removeInstance(config.stateDir);
       await app.close();
       tools.close();
       releaseDatabase();
@@ -172,26 +209,80 @@ export async function serve(flags: ServeFlags): Promise<void> {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'EADDRINUSE' ? `port ${config.port} is already in use (set --port or WESTFALL_PORT)` : e.message;
-    process.stderr.write(`westfall: cannot listen on ${config.host}:${config.port}: ${why}\n`);
-    logger.fatal({ err }, 'cannot listen');
-    flush();
-    process.exit(EXIT_FAILURE);
+    process.stderr.write(`westfall: ${await listenProblem(e, config)}\n`);
+    // No stack on the terminal: the line above says it all; the file gets the details.
+    if (e.code !== 'EADDRINUSE') logger.fatal({ err }, 'cannot listen');
+    tools.close();
+    releaseDatabase();
+    return exitAfterLogs(EXIT_FAILURE, flushWhenReady);
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : hostForUrl}:${port}`;
-  printBanner(config, url, file, logins.issue(), Math.round(logins.ttlMs / 60_000));
+  try {
+    writeInstance(config.stateDir, { pid: process.pid, url, version: VERSION, startedAt: new Date().toISOString() });
+  } catch (err) {
+    logger.warn({ err }, '`westfall login-link` will not find this backend: its address could not be saved');
+  }
+  process.on('exit', () => removeInstance(config.stateDir));
   logger.info({ url, dataDir: config.dataDir, modelsDir: config.modelsDir, parallel: config.parallel }, 'listening');
 
-  if (config.model) {
-    manager.load(config.model).catch((err: unknown) => {
-      if (!stopping) logger.error({ err }, 'the configured model could not be loaded; the service keeps running without one');
-    });
-  } else {
-    logger.info('no model configured (WESTFALL_MODEL or --model); /health/ready reports not ready until one is loaded');
+  const startup = chooseStartupModel(config.model, settings.get(), modelFileProblem);
+  if (startup.path === null) logger.info(startup.reason);
+  else logger.info({ path: startup.path }, startup.source === 'last-used' ? 'loading the last used model (Settings can turn this off)' : 'loading the configured model');
+  printBanner(config, url, file, logins);
+  if (startup.path !== null) {
+    const what = startup.source === 'last-used' ? 'the last used model' : 'the configured model';
+    manager.load(startup.path).then(
+      (status) => {
+        if (!stopping) printReady(url, logins, `model ${status.model?.id ?? path.basename(startup.path)} loaded`);
+      },
+      (err: unknown) => {
+        if (stopping) return;
+        logger.error({ err }, `${what} could not be loaded; the service keeps running without one`);
+        printReady(url, logins, `${what} could not be loaded: ${(err as Error).message}; choose one in Models`);
+      },
+    );
   }
+}
+
+/** One line that says what to do when the port cannot be used. */
+async function listenProblem(e: NodeJS.ErrnoException, config: Config): Promise<string> {
+  if (e.code === 'EADDRINUSE') {
+    const host = ['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+    const other = `http://${host}:${config.port}`;
+    if (await probeWestfall(other)) {
+      return (
+        `another Westfall Assistant is already running at ${other}: open that one (a new login link: npx westfall login-link), ` +
+        'or stop it; to run a second one, set WESTFALL_PORT (or --port) to a free port'
+      );
+    }
+    return `port ${config.port} is in use by another program: set WESTFALL_PORT (or --port) to a free port, e.g. WESTFALL_PORT=${config.port === 65535 ? 8757 : config.port + 1} npm start`;
+  }
+  if (e.code === 'EACCES') return `cannot listen on ${config.host}:${config.port}: permission denied; choose a port above 1023 with WESTFALL_PORT (or --port)`;
+  if (e.code === 'EADDRNOTAVAIL') return `cannot listen on ${config.host}: this computer has no such address; set WESTFALL_HOST (default 127.0.0.1)`;
+  return `cannot listen on ${config.host}:${config.port}: ${e.message}`;
+}
+
+/** `westfall login-link`: a fresh one-time link for the backend running on this data directory. */
+async function printLoginLink(flags: { dataDir?: string }): Promise<number> {
+  const { config } = loadConfigOrExit({ dataDir: flags.dataDir });
+  const instance = readInstance(config.stateDir);
+  const running = instance ? await probeWestfall(instance.url) : null;
+  if (!instance || !running) {
+    process.stderr.write(`westfall: no Westfall backend is running for ${config.dataDir}; start it with \`npm start\` (or \`npx westfall serve\`), which prints a login link\n`);
+    return EXIT_FAILURE;
+  }
+  const secret = SessionSecret.read(config.stateDir);
+  if (!secret) {
+    process.stderr.write(`westfall: the backend at ${instance.url} has no sign-in secret in ${config.stateDir}; restart it\n`);
+    return EXIT_FAILURE;
+  }
+  const logins = new LoginCodes({ secret });
+  process.stdout.write(`${loginLink(instance.url, logins)}\n`);
+  process.stderr.write(`(one-time link for ${instance.url}, valid ${Math.round(logins.ttlMs / 60_000)} minutes; the browser then stays signed in)\n`);
+  return EXIT_OK;
 }
 
 function claimOrExit(dbFile: string, kind: string): () => void {
@@ -269,6 +360,13 @@ export function buildProgram(): Command {
         process.stderr.write(`westfall: restore refused (${err.code}): ${err.message}\n`);
         process.exitCode = EXIT_FAILURE;
       }
+    });
+  program
+    .command('login-link')
+    .description('print a new one-time login link for the running backend (npm start, westfall serve, the desktop app)')
+    .option('--data-dir <dir>', 'data directory (WESTFALL_DATA_DIR)')
+    .action(async (flags: { dataDir?: string }) => {
+      process.exitCode = await printLoginLink(flags);
     });
   registerBenchCommand(program);
   program

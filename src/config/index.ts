@@ -3,3 +3,4 @@ export { settingsSchema, SETTING_KEYS, type Config, type Settings, type SettingK
 export { loadConfig, configFrom, ConfigError, type LoadConfigOptions, type LoadedConfig, type ConfigIssue, type SettingSource } from './load.js';
 export { defaultDataDir, dataSubdirs, type PlatformInfo } from './paths.js';
 export { readEnvFile } from './env-file.js';
+export { modelFileProblem } from './model-file.js';

@@ -5,6 +5,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { WestfallError } from '../errors.js';
 import { readEnvFile } from './env-file.js';
+import { modelFileProblem } from './model-file.js';
 import { dataSubdirs, defaultDataDir, type PlatformInfo } from './paths.js';
 import { SETTING_KEYS, settingsSchema, type Config, type RawSettings, type SettingKey, type Settings } from './schema.js';
 import { homedir } from 'node:os';
@@ -202,7 +203,10 @@ function isFile(p: string): boolean {
 
 function checkPaths(c: Config): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  if (c.model && !isFile(c.model)) issues.push({ key: 'WESTFALL_MODEL', message: `no model file at ${c.model}` });
+  if (c.model) {
+    const problem = modelFileProblem(c.model);
+    if (problem) issues.push({ key: 'WESTFALL_MODEL', message: problem });
+  }
   return issues;
 }
 

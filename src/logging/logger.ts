@@ -26,6 +26,12 @@ export interface LoggerHandle {
   file: string | null;
   /** Writes out anything buffered (call before exit). */
   flush(): void;
+  /**
+   * Waits until the log file is open, then flushes. Before process.exit early in start-up: pino's exit
+   * handler flushes the file synchronously and throws "sonic boom is not ready yet" (a crash with a stack
+   * instead of our message) if the file has not finished opening.
+   */
+  flushWhenReady(timeoutMs?: number): Promise<void>;
 }
 
 export const LOG_FILE_NAME = 'westfall.log';
@@ -34,12 +40,21 @@ export function createLogger(options: CreateLoggerOptions = {}): LoggerHandle {
   const level = options.level ?? 'info';
   const streams: StreamEntry[] = [];
   const flushers: (() => void)[] = [];
+  const opening: Promise<void>[] = [];
   let file: string | null = null;
 
   if (options.logsDir) {
     mkdirSync(options.logsDir, { recursive: true });
     file = path.join(options.logsDir, LOG_FILE_NAME);
     const dest = pino.destination({ dest: file, sync: false, mkdir: true });
+    opening.push(
+      (dest as unknown as { fd: number }).fd >= 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            dest.once('ready', () => resolve());
+            dest.once('error', () => resolve());
+          }),
+    );
     streams.push({ level: level === 'silent' ? 'fatal' : level, stream: dest });
     flushers.push(() => {
       try {
@@ -69,7 +84,15 @@ export function createLogger(options: CreateLoggerOptions = {}): LoggerHandle {
     },
     pino.multistream(streams),
   );
-  return { logger, file, flush: () => flushers.forEach((f) => f()) };
+  const flush = () => flushers.forEach((f) => f());
+  const flushWhenReady = async (timeoutMs = 2000) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.all(opening), late]);
+    clearTimeout(timer);
+    flush();
+  };
+  return { logger, file, flush, flushWhenReady };
 }
 
 /** A logger that writes nothing (tests, embedding). */

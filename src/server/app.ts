@@ -4,7 +4,7 @@
 // and receive { config, manager }.
 import type { ServerResponse } from 'node:http';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.js';
 import { WestfallError } from '../errors.js';
 import { REQUEST_ID_HEADER, genRequestId, type Logger } from '../logging/index.js';
@@ -20,6 +20,7 @@ import { promptCacheRoutes } from './routes/prompt-cache.js';
 import { WS_CLOSE_GOING_AWAY, streamRoutes } from './routes/stream.js';
 import { systemRoutes } from './routes/system.js';
 import { securityPlugin, selectSubprotocol } from './security.js';
+import type { SessionSecret } from './session.js';
 import { ActiveStreams } from './streams.js';
 
 export type { ServerPluginOptions } from './context.js';
@@ -34,6 +35,8 @@ export interface AppDeps {
   logger?: Logger;
   /** More route plugins (e.g. the models routes); they get { config, manager }. */
   extraPlugins?: ServerPlugin[];
+  /** The secret browser sessions are signed with (session.ts); default: the login routes' one, if any. */
+  sessions?: SessionSecret;
   /** Close the manager (abort generations, free the model) when the app closes; default true. */
   closeManager?: boolean;
 }
@@ -41,6 +44,23 @@ export interface AppDeps {
 declare module 'fastify' {
   interface FastifyInstance {
     westfall: AppContext;
+  }
+}
+
+/**
+ * Fastify logs two info lines per request; the UI polls /api/system every few seconds, which buried the
+ * login link under hundreds of lines in a terminal. Routine requests are logged at debug, failed ones
+ * (5xx) at warn.
+ */
+class QuietRequestLogs extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null, _request: FastifyRequest, reply: FastifyReply): void {
+    const line = { res: reply, responseTime: reply.elapsedTime };
+    if (error || reply.statusCode >= 500) reply.log.warn({ ...line, ...(error ? { err: error } : {}) }, 'request completed');
+    else reply.log.debug(line, 'request completed');
   }
 }
 
@@ -54,6 +74,7 @@ export function createApp(config: Config, deps: AppDeps = {}): FastifyInstance {
     // After preClose has let every response finish, remaining keep-alive sockets are cut.
     forceCloseConnections: true,
     routerOptions: { ignoreTrailingSlash: true },
+    logController: new QuietRequestLogs(),
   }) as unknown as FastifyInstance;
 
   const manager = deps.manager ?? ModelManager.fromConfig(config, deps.logger);
@@ -64,6 +85,7 @@ export function createApp(config: Config, deps: AppDeps = {}): FastifyInstance {
     streams: new ActiveStreams(),
     version: VERSION,
     startedAt: performance.now(),
+    sessions: deps.sessions ?? null,
     closing: false,
   };
   app.decorate('westfall', ctx);
@@ -115,7 +137,7 @@ export function createApp(config: Config, deps: AppDeps = {}): FastifyInstance {
       });
     },
   });
-  void app.register(securityPlugin, { config });
+  void app.register(securityPlugin, { config, sessions: () => ctx.sessions });
   void app.register(metricsPlugin, { metrics: ctx.metrics, manager });
   void app.register(healthRoutes, { ctx });
   void app.register(systemRoutes, { ctx });

@@ -2,6 +2,7 @@
 import type { Config } from '../config/index.js';
 import type { Metrics } from './metrics.js';
 import type { ModelManager } from './model-manager.js';
+import type { SessionSecret } from './session.js';
 import type { ActiveStreams } from './streams.js';
 
 export interface AppContext {
@@ -11,6 +12,11 @@ export interface AppContext {
   streams: ActiveStreams;
   version: string;
   startedAt: number;
+  /**
+   * Signs browser session cookies; set by createApp (deps.sessions) or by the login routes
+   * (rendererRoutes), so that the cookie check and the cookie issuer share one secret.
+   */
+  sessions: SessionSecret | null;
   /** Set when shutdown begins: new requests get 503 shutting_down. */
   closing: boolean;
 }

@@ -67,6 +67,7 @@ export const ERROR_HTTP: Readonly<Record<string, HttpMapping>> = {
   vault_already_initialized: { status: 409, type: 'conflict_error' },
   vault_locked: { status: 423, type: 'locked_error' },
   vault_wrong_password: { status: 403, type: 'permission_error' },
+  vault_weak_password: { status: 400, type: 'invalid_request_error' },
   vault_tampered: { status: 500, type: 'integrity_error' },
   path_forbidden: { status: 403, type: 'permission_error' },
   range_not_satisfiable: { status: 416, type: 'invalid_request_error' },

@@ -5,12 +5,18 @@
 //    or a configured one; allowed origins get CORS headers and preflights are answered here.
 // 3. Every route needs `Authorization: Bearer <token>` unless it is marked public (config.public), like
 //    /health. WebSocket upgrades may pass the token as `?token=` or as a `bearer.<token>` subprotocol.
+//    A browser signed in through a login link sends its session cookie instead (session.ts). Because a
+//    cookie goes along with requests the page did not make, it counts only when the browser says the
+//    request is from this origin (Sec-Fetch-Site) and, for anything but GET/HEAD and for WebSocket
+//    upgrades, when an Origin was sent (and passed step 2): a form on another localhost port, which
+//    SameSite does not stop (ports are the same site), is refused.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config/index.js';
 import { WestfallError } from '../errors.js';
 import { WS_SUBPROTOCOL, WS_TOKEN_PROTOCOL_PREFIX } from './schemas.js';
+import { SIGN_IN_HINT, readCookie, sessionCookieName, verifySessionCookie, type SessionSecret } from './session.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -26,6 +32,8 @@ declare module 'fastify' {
 
 export interface SecurityOptions {
   config: Config;
+  /** The secret browser sessions are signed with, once the login routes set one up; null: cookies are ignored. */
+  sessions?: () => SessionSecret | null;
 }
 
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
@@ -96,6 +104,16 @@ export function extractToken(request: FastifyRequest): string | null {
   return null;
 }
 
+/** Whether the request carries a valid session cookie that may stand for the bearer token (see the top). */
+export function hasValidSession(request: FastifyRequest, secret: SessionSecret | null, port: string | null): boolean {
+  if (!secret) return false;
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+  const unsafe = !(request.method === 'GET' || request.method === 'HEAD') || request.headers.upgrade !== undefined;
+  if (unsafe && typeof request.headers.origin !== 'string') return false;
+  return verifySessionCookie(secret, readCookie(request.headers.cookie, sessionCookieName(port))) !== null;
+}
+
 /** ws's handleProtocols: pick our protocol, never echo a token back. */
 export function selectSubprotocol(protocols: Set<string>): string | false {
   if (protocols.has(WS_SUBPROTOCOL)) return WS_SUBPROTOCOL;
@@ -107,7 +125,7 @@ const CORS_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
 const CORS_HEADERS = 'authorization, content-type, x-request-id';
 
 export const securityPlugin = fp<SecurityOptions>(
-  async function security(app: FastifyInstance, { config }) {
+  async function security(app: FastifyInstance, { config, sessions }) {
     const hosts = allowedHostNames(config);
     app.addHook('onRequest', async (request, reply) => {
       const host = parseHostHeader(request.headers.host);
@@ -135,10 +153,12 @@ export const securityPlugin = fp<SecurityOptions>(
       }
 
       if (request.is404 || request.routeOptions.config?.public === true) return;
-      if (!tokenMatches(extractToken(request), config.apiToken)) {
-        const given = request.headers.authorization !== undefined || extractToken(request) !== null;
-        throw new WestfallError('unauthorized', given ? 'the bearer token is not valid' : 'a bearer token is required (Authorization: Bearer <token>)');
-      }
+      const token = extractToken(request);
+      if (token !== null ? tokenMatches(token, config.apiToken) : hasValidSession(request, sessions?.() ?? null, host.port)) return;
+      const given = request.headers.authorization !== undefined || token !== null;
+      if (given) throw new WestfallError('unauthorized', 'the bearer token is not valid');
+      // Most often a browser tab whose session ended (or never began): say how to get in.
+      throw new WestfallError('unauthorized', `not signed in: ${SIGN_IN_HINT}; API clients send Authorization: Bearer <token>`);
     });
   },
   { name: 'westfall-security' },

@@ -112,9 +112,12 @@ describe.skipIf(!HAVE_CHROMIUM)('web UI against westfall serve', () => {
     await login(page, serve.loginUrl);
     expect(page.url()).not.toContain('login=');
     expect(page.url()).not.toContain('token');
-    const stored = await page.evaluate(() => sessionStorage.getItem('westfall.token'));
+    // The session is an httpOnly cookie: the page itself holds no token.
+    expect(await page.evaluate(() => sessionStorage.getItem('westfall.token'))).toBeNull();
+    const cookie = (await page.context().cookies()).find((c) => c.name.startsWith('westfall_session_'));
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    const stored = /API token: (\S+) \(generated/.exec(serve.stdout())?.[1]; // the generated token printed in the banner
     expect(stored).toBeTruthy();
-    expect(serve.stdout()).toContain(stored!); // the generated token printed in the banner
 
     // The same link a second time (another tab): refused, the login screen explains.
     const other = await openPage(browser);
@@ -137,10 +140,11 @@ describe.skipIf(!HAVE_CHROMIUM)('web UI against westfall serve', () => {
     await third.page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
     expect(third.page.url()).not.toContain('token');
     expect(third.page.url()).toMatch(/#\/settings$/);
-    // Signing out forgets the token.
-    await third.page.getByRole('button', { name: 'Sign out' }).click();
+    // Signing out ends this browser's session: a reload shows the login screen.
+    await third.page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await third.page.getByLabel('Access token').waitFor();
-    expect(await third.page.evaluate(() => sessionStorage.getItem('westfall.token'))).toBeNull();
+    await third.page.reload();
+    await third.page.getByLabel('Access token').waitFor();
     allCsp.push(...third.cspViolations);
     allErrors.push(...third.errors);
     await third.close();

@@ -76,15 +76,18 @@ describe('renderer routes', () => {
     expect((await missing.inject({ url: '/sw.js', headers: host })).statusCode).toBe(404);
   });
 
-  it('exchanges a login code for the token once, and not after it expired', async () => {
+  it('exchanges a login code for a session cookie once, and not after it expired', async () => {
     const code = logins.issue();
-    expect(code).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(code).toMatch(/^[A-Za-z0-9_-]{40,80}$/);
     const first = await app.inject({ method: 'POST', url: '/api/session/login', headers: host, payload: { code } });
     expect(first.statusCode).toBe(200);
-    expect(first.json()).toEqual({ token: TOKEN });
+    expect(first.json()).toMatchObject({ signedIn: true });
+    expect(first.body).not.toContain(TOKEN); // the page never gets the token
+    expect(String(first.headers['set-cookie'])).toMatch(/^westfall_session_8756=[A-Za-z0-9_-]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
     const again = await app.inject({ method: 'POST', url: '/api/session/login', headers: host, payload: { code } });
     expect(again.statusCode).toBe(401);
     expect(again.json().error.code).toBe('unauthorized');
+    expect(again.json().error.message).toContain('npx westfall login-link');
 
     const late = logins.issue();
     now += 60_001;
@@ -95,13 +98,11 @@ describe('renderer routes', () => {
     expect(foreign.statusCode).toBe(403);
   });
 
-  it('keeps a bounded number of codes', () => {
-    const codes = new LoginCodes({ maxCodes: 3 });
-    const first = codes.issue();
-    codes.issue();
-    codes.issue();
-    codes.issue();
-    expect(codes.size).toBe(3);
-    expect(codes.redeem(first)).toBe(false);
+  it('refuses a forged code and one signed with another secret', () => {
+    const code = logins.issue();
+    const flipped = `${code.slice(0, -2)}${code.endsWith('AA') ? 'BB' : 'AA'}`;
+    expect(logins.redeem(flipped)).toBe(false);
+    expect(logins.redeem(new LoginCodes({ now: () => now }).issue())).toBe(false);
+    expect(logins.redeem(code)).toBe(true);
   });
 });

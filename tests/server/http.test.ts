@@ -9,7 +9,7 @@ const JSON_HEADERS = { ...AUTH, 'content-type': 'application/json' };
 
 describe('HTTP service without a model', () => {
   let app: FastifyInstance;
-  const log = logCapture('info');
+  const log = logCapture('debug'); // requests are logged at debug
   beforeAll(async () => {
     app = createApp(testConfig({ WESTFALL_BODY_LIMIT: 4096, WESTFALL_ALLOWED_ORIGINS: 'app://westfall' }), { logger: log.logger });
     await app.ready();

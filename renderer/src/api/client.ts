@@ -37,10 +37,11 @@ export interface RequestOptions {
 
 export class ApiClient {
   readonly baseUrl: string;
-  readonly #token: string;
+  /** Null in a browser signed in with the session cookie (the page never holds a token then). */
+  readonly #token: string | null;
   #socket: ChatSocket | null = null;
 
-  constructor(baseUrl: string, token: string) {
+  constructor(baseUrl: string, token: string | null) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.#token = token;
   }
@@ -55,18 +56,27 @@ export class ApiClient {
     return this.baseUrl.replace(/^http/, 'ws');
   }
 
-  /** The Authorization header value, for the few places that build their own requests. */
-  get authorization(): string {
-    return `Bearer ${this.#token}`;
+  /** Whether requests carry a bearer token (the desktop app, `/?token=` scripts) rather than the session cookie. */
+  get hasToken(): boolean {
+    return this.#token !== null;
   }
 
-  /** WebSocket subprotocols that carry the token (browsers cannot set headers on a WebSocket). */
+  /** The Authorization header value ('' with a cookie session), for the few places that build their own requests. */
+  get authorization(): string {
+    return this.#token === null ? '' : `Bearer ${this.#token}`;
+  }
+
+  #authHeaders(): Record<string, string> {
+    return this.#token === null ? {} : { authorization: this.authorization };
+  }
+
+  /** WebSocket subprotocols; the token rides in one (browsers cannot set headers on a WebSocket), the cookie goes by itself. */
   get wsProtocols(): string[] {
-    return ['westfall.v1', `bearer.${this.#token}`];
+    return this.#token === null ? ['westfall.v1'] : ['westfall.v1', `bearer.${this.#token}`];
   }
 
   async request<T>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
-    const headers: Record<string, string> = { authorization: this.authorization, accept: 'application/json', ...opts.headers };
+    const headers: Record<string, string> = { ...this.#authHeaders(), accept: 'application/json', ...opts.headers };
     let payload: BodyInit | undefined;
     if (body !== undefined) {
       headers['content-type'] = 'application/json';
@@ -114,7 +124,7 @@ export class ApiClient {
    * `onEvent` gets each event (comments and keep-alives are skipped).
    */
   async sse(path: string, onEvent: (e: SseEvent) => void, signal?: AbortSignal, init: { method?: string; body?: unknown } = {}): Promise<void> {
-    const headers: Record<string, string> = { authorization: this.authorization, accept: 'text/event-stream' };
+    const headers: Record<string, string> = { ...this.#authHeaders(), accept: 'text/event-stream' };
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
@@ -193,14 +203,19 @@ function toApiError(status: number, json: unknown, text: string): ApiError {
   return new ApiError(status, status === 0 ? 'offline' : 'http_error', text.trim().slice(0, 200) || `HTTP ${status}`);
 }
 
-/** Exchanges a one-time login code (from the link `westfall serve` prints) for the bearer token. */
-export async function exchangeLoginCode(baseUrl: string, code: string): Promise<string> {
-  const res = await fetch(`${baseUrl.replace(/\/+$/, '')}/api/session/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify({ code }),
-    cache: 'no-store',
-  });
+async function sessionRequest(baseUrl: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(`${baseUrl.replace(/\/+$/, '')}${path}`, {
+      method,
+      headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      cache: 'no-store',
+      credentials: 'same-origin',
+    });
+  } catch {
+    throw new ApiError(0, 'offline', 'The assistant service cannot be reached. Is it running?');
+  }
   const text = await res.text();
   let json: unknown;
   try {
@@ -209,7 +224,24 @@ export async function exchangeLoginCode(baseUrl: string, code: string): Promise<
     json = undefined;
   }
   if (!res.ok) throw toApiError(res.status, json, text);
-  const token = (json as { token?: unknown }).token;
-  if (typeof token !== 'string' || !token) throw new ApiError(res.status, 'invalid_response', 'the login answer has no token');
-  return token;
+  return json;
+}
+
+/**
+ * Signs this browser in with a one-time login code (from the link `npm start` / `westfall login-link`
+ * prints) or the access token: the backend answers with an httpOnly session cookie, shared by every tab.
+ */
+export async function signIn(baseUrl: string, credential: { code: string } | { token: string }): Promise<void> {
+  await sessionRequest(baseUrl, 'POST', '/api/session/login', credential);
+}
+
+/** Whether this browser has a session (its cookie is not readable by the page, so the backend is asked). */
+export async function sessionStatus(baseUrl: string): Promise<{ signedIn: boolean; hint?: string }> {
+  const r = (await sessionRequest(baseUrl, 'GET', '/api/session')) as { signedIn?: unknown; hint?: unknown };
+  return { signedIn: r.signedIn === true, ...(typeof r.hint === 'string' ? { hint: r.hint } : {}) };
+}
+
+/** Ends this browser's session, or (everywhere) every browser's and every unused login link. */
+export async function signOut(baseUrl: string, everywhere = false): Promise<void> {
+  await sessionRequest(baseUrl, 'POST', everywhere ? '/api/session/logout-all' : '/api/session/logout', {});
 }

@@ -322,7 +322,7 @@ export class AppShell extends LitElement {
       state === 'ready'
         ? `Model: ${name}`
         : state === 'loading'
-          ? `Loading model… ${Math.round((model?.progress ?? 0) * 100)}%`
+          ? `Loading ${model?.path ? (model.path.split(/[\\/]/).pop() ?? 'model') : 'model'}… ${Math.round((model?.progress ?? 0) * 100)}%`
           : state === 'error'
             ? 'Model failed to load'
             : 'No model loaded';

@@ -1,9 +1,10 @@
-// <wf-login>: shown without a session. Explains the login link and accepts the token pasted by hand.
+// <wf-login>: shown without a session. Says how to get a login link and accepts the token pasted by hand
+// (exchanged for the same session cookie a link gives).
 // Properties: `error` (why the last attempt failed), `desktop`. Event: none (it starts the session itself
 // through bootstrap, which is the one way into the app).
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
+import { signIn } from '../api/client.js';
 import { bootstrap } from '../bootstrap.js';
-import { TOKEN_KEY } from '../store.js';
 import { baseStyles } from '../shared/styles.js';
 
 export class LoginView extends LitElement {
@@ -42,17 +43,18 @@ export class LoginView extends LitElement {
     `,
   ];
 
-  #submit(e: Event): void {
+  async #submit(e: Event): Promise<void> {
     e.preventDefault();
     const input = this.renderRoot.querySelector<HTMLInputElement>('#token');
     const token = input?.value.trim() ?? '';
     if (!token) return;
     try {
-      sessionStorage.setItem(TOKEN_KEY, token);
-    } catch {
-      /* storage unavailable */
+      await signIn(location.origin, { token });
+    } catch (err) {
+      this.error = (err as Error).message;
+      return;
     }
-    bootstrap({ baseUrl: location.origin, token });
+    bootstrap({ baseUrl: location.origin, token: null });
   }
 
   protected override firstUpdated(): void {
@@ -66,11 +68,12 @@ export class LoginView extends LitElement {
       ${this.error ? html`<p class="error-text" role="alert">${this.error}</p>` : nothing}
       ${this.desktop
         ? html`<p>The desktop app could not connect to its assistant service. Restart the app.</p>`
-        : html`<p class="muted">
-              Open the one-time login link that <code>westfall serve</code> printed in its terminal, or paste the access token
-              below.
+        : html`<p data-testid="sign-in-advice">
+              Open the login link that <code>npm start</code> printed in its terminal, or run <code>npx westfall login-link</code> for a new
+              one.
             </p>
-            <form @submit=${this.#submit}>
+            <p class="muted small">This browser then stays signed in, in every tab and after the assistant restarts. Or paste the access token:</p>
+            <form @submit=${(e: Event) => void this.#submit(e)}>
               <label for="token">Access token</label>
               <input id="token" type="password" autocomplete="off" spellcheck="false" required aria-describedby="login-title" />
               <button class="primary" type="submit">Sign in</button>

@@ -1,8 +1,11 @@
 // <wf-settings-view>: appearance (theme), chat defaults (system prompt, temperature, reply length), the
-// service (version, engine, memory, scheduler) and signing out.
+// service (version, engine, memory, scheduler), start-up (load the last used model) and signing out (this
+// browser, or every browser: a new session secret).
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
+import { ApiError, signOut } from '../api/client.js';
 import type { SystemResponse } from '../api/types.js';
-import { DEFAULT_CHAT_SETTINGS, StoreController, api, endSession, reportError, setChatSettings, setTheme, type ThemeChoice } from '../store.js';
+import { askConfirm } from '../shared/confirm-dialog.js';
+import { DEFAULT_CHAT_SETTINGS, StoreController, api, endSession, notify, reportError, setChatSettings, setTheme, type ThemeChoice } from '../store.js';
 import { formatBytes } from '../shared/format.js';
 import { baseStyles } from '../shared/styles.js';
 
@@ -10,10 +13,13 @@ export class SettingsView extends LitElement {
   static override properties: PropertyDeclarations = {
     active: { type: Boolean },
     _system: { state: true },
+    _backend: { state: true },
   };
 
   active = false;
   _system: SystemResponse | null = null;
+  /** The settings the backend keeps (null until read, or when this backend has none). */
+  _backend: { loadLastModel: boolean; lastModel: string | null } | null = null;
   readonly #store = new StoreController(this);
 
   static override styles = [
@@ -65,6 +71,40 @@ export class SettingsView extends LitElement {
     } catch (err) {
       reportError(err, 'Could not read the service status');
     }
+    try {
+      this._backend = await api().get('/api/settings');
+    } catch (err) {
+      if (!(err instanceof ApiError && err.isMissingRoute)) reportError(err, 'Could not read the settings');
+    }
+  }
+
+  async #setLoadLastModel(on: boolean): Promise<void> {
+    try {
+      this._backend = await api().patch('/api/settings', { loadLastModel: on });
+    } catch (err) {
+      reportError(err, 'Could not save the setting');
+    }
+  }
+
+  async #signOut(everywhere: boolean): Promise<void> {
+    if (
+      everywhere &&
+      !(await askConfirm({
+        title: 'Sign out everywhere',
+        message: 'Every browser signed in to this assistant is signed out, and unused login links stop working. You will need a new login link.',
+        confirmLabel: 'Sign out everywhere',
+        danger: true,
+      }))
+    )
+      return;
+    try {
+      await signOut(api().baseUrl, everywhere);
+    } catch (err) {
+      reportError(err, 'Could not sign out');
+      return;
+    }
+    if (everywhere) notify('success', 'Every browser is signed out.');
+    endSession(everywhere ? 'You signed out everywhere.' : 'You signed out.');
   }
 
   override render() {
@@ -138,12 +178,31 @@ export class SettingsView extends LitElement {
             </dl>`
           : html`<p class="muted">Loading…</p>`}
       </section>
+      ${this._backend
+        ? html`<section class="card stack" aria-labelledby="startup-title">
+            <h2 id="startup-title">Start-up</h2>
+            <label class="inline"
+              ><input
+                type="checkbox"
+                data-testid="load-last-model"
+                .checked=${this._backend.loadLastModel}
+                @change=${(e: Event) => void this.#setLoadLastModel((e.target as HTMLInputElement).checked)}
+              />Load the last used model when the assistant starts</label
+            >
+            <p class="small muted">Last used: ${this._backend.lastModel ?? 'none yet'}</p>
+          </section>`
+        : nothing}
       ${s.desktop
         ? nothing
-        : html`<section class="card">
-            <h2>Session</h2>
-            <p class="small muted">This browser tab holds the access token until it is closed.</p>
-            <button class="danger" @click=${() => endSession('You signed out.')}>Sign out</button>
+        : html`<section class="card stack" aria-labelledby="session-title">
+            <h2 id="session-title">Session</h2>
+            <p class="small muted">
+              This browser stays signed in, in every tab and after the assistant restarts, for 30 days after it was last opened.
+            </p>
+            <div class="row">
+              <button @click=${() => void this.#signOut(false)}>Sign out</button>
+              <button class="danger" data-testid="sign-out-everywhere" @click=${() => void this.#signOut(true)}>Sign out everywhere</button>
+            </div>
           </section>`}
     </div>`;
   }

@@ -14,7 +14,8 @@ function tokenOf(client: ApiClient): string {
 export function ensureMediaWorker(client: ApiClient): Promise<boolean> {
   const sw = globalThis.navigator?.serviceWorker;
   const httpPage = location.protocol === 'http:' || location.protocol === 'https:';
-  if (!sw || !httpPage || new URL(client.baseUrl).origin !== location.origin) return Promise.resolve(false);
+  // Without a token the session cookie goes along with <audio> requests by itself.
+  if (!client.hasToken || !sw || !httpPage || new URL(client.baseUrl).origin !== location.origin) return Promise.resolve(false);
   tokenFor = client;
   const post = () => sw.controller?.postMessage({ type: 'westfall-token', token: tokenOf(client) });
   if (!ready) {
@@ -53,6 +54,7 @@ export function forgetMediaToken(): void {
 
 /** A URL an <audio> element can play for an API media path. Blob URLs must be revoked by the caller. */
 export async function mediaUrl(client: ApiClient, path: string, signal?: AbortSignal): Promise<{ url: string; blob: boolean }> {
+  if (!client.hasToken) return { url: client.url(path), blob: false };
   if (await ensureMediaWorker(client)) return { url: client.url(path), blob: false };
   const res = await fetch(client.url(path), { headers: { authorization: client.authorization }, signal: signal ?? null });
   if (!res.ok) throw new Error(`the track could not be loaded (HTTP ${res.status})`);

@@ -31,6 +31,7 @@ export class VaultView extends LitElement {
     _words: { state: true },
     _symbols: { state: true },
     _busy: { state: true },
+    _masterCheck: { state: true },
     _unavailable: { state: true },
     _error: { state: true },
   };
@@ -49,6 +50,10 @@ export class VaultView extends LitElement {
   _words = 6;
   _symbols = true;
   _busy = false;
+  /** The strength of the master password being chosen (setup), as the backend judges it. */
+  _masterCheck: { score: number; label: string; ok: boolean; reason: string | null } | null = null;
+  #masterSeq = 0;
+  #masterTimer: ReturnType<typeof setTimeout> | null = null;
   _unavailable = false;
   _error: string | null = null;
   #events: AbortController | null = null;
@@ -211,6 +216,27 @@ export class VaultView extends LitElement {
     void loop();
   }
 
+  /** Asks the backend (the same rule as setup) while the user types; only the latest answer is shown. */
+  #onMasterInput(e: Event): void {
+    const password = (e.target as HTMLInputElement).value;
+    if (this.#masterTimer) clearTimeout(this.#masterTimer);
+    const seq = ++this.#masterSeq;
+    if (!password) {
+      this._masterCheck = null;
+      return;
+    }
+    this.#masterTimer = setTimeout(() => {
+      void api()
+        .post<{ score: number; label: string; master?: { ok: boolean; reason: string | null } }>('/api/vault/strength', { password })
+        .then((r) => {
+          if (seq === this.#masterSeq) this._masterCheck = { score: r.score, label: r.label, ok: r.master?.ok ?? r.score >= 3, reason: r.master?.reason ?? null };
+        })
+        .catch(() => {
+          /* the meter is a help; setup itself still checks */
+        });
+    }, 200);
+  }
+
   async #setupOrUnlock(e: Event): Promise<void> {
     e.preventDefault();
     const form = e.target as HTMLFormElement;
@@ -226,6 +252,7 @@ export class VaultView extends LitElement {
     try {
       await api().post(setup ? '/api/vault/setup' : '/api/vault/unlock', { masterPassword: password });
       form.reset();
+      this._masterCheck = null;
       await this.refresh();
     } catch (err) {
       if (err instanceof ApiError && err.code === 'vault_wrong_password') this._error = 'That is not the master password.';
@@ -366,12 +393,34 @@ export class VaultView extends LitElement {
           : `Enter the master password to unlock ${s.entries} entr${s.entries === 1 ? 'y' : 'ies'}.`}
       </p>
       <form class="unlock" @submit=${(e: Event) => void this.#setupOrUnlock(e)}>
-        <label>Master password <input name="master" type="password" autocomplete=${setup ? 'new-password' : 'current-password'} required minlength=${setup ? 8 : 1} /></label>
+        <label
+          >Master password
+          <input
+            name="master"
+            type="password"
+            autocomplete=${setup ? 'new-password' : 'current-password'}
+            required
+            minlength=${setup ? 8 : 1}
+            aria-describedby=${setup ? 'master-strength' : nothing}
+            @input=${setup ? (e: Event) => this.#onMasterInput(e) : nothing}
+        /></label>
+        ${setup ? this.#masterMeter() : nothing}
         ${setup ? html`<label>Repeat it <input name="confirm" type="password" autocomplete="new-password" required /></label>` : nothing}
         ${this._error ? html`<p class="error-text" role="alert">${this._error}</p>` : nothing}
         <button class="primary" type="submit" ?disabled=${this._busy}>${setup ? 'Create vault' : 'Unlock'}</button>
       </form>
     </section>`;
+  }
+
+  #masterMeter() {
+    const c = this._masterCheck;
+    return html`<div class="stack small" id="master-strength" data-testid="master-strength" aria-live="polite">
+      <div class="row">
+        <div class="meter" aria-hidden="true"><span class="s${c?.score ?? 0} w${c?.score ?? 0}" ?hidden=${!c}></span></div>
+        <span>${c ? `Strength: ${c.label}${c.ok ? ' — good enough for a master password' : ''}` : 'Use a long phrase of several unrelated words.'}</span>
+      </div>
+      ${c && !c.ok && c.reason ? html`<p class="muted" data-testid="master-reason">${c.reason}</p>` : nothing}
+    </div>`;
   }
 
   #generator() {

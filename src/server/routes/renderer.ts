@@ -1,20 +1,22 @@
 // The web UI (renderer/, built into dist/renderer by scripts/build-renderer.mjs) served to a browser at `/`,
-// and the one-time login that hands the bearer token to it.
+// and the sign-in of a browser: one-time login links that become a session cookie.
 //
 // Pages and assets are public (they hold no data; everything they show comes from the token-protected API)
 // and carry a strict Content-Security-Policy: scripts and styles only from this origin (no inline script, no
 // eval), connections only to this backend (HTTP and WebSocket on the host the page was loaded from), no
 // frames, no plugins, no foreign forms.
 //
-// Token handover: `westfall serve` prints `http://127.0.0.1:PORT/#login=CODE`. The code is random, single-use
-// and short-lived; the page POSTs it to /api/session/login, receives the token, keeps it in sessionStorage
-// and removes the fragment from the address bar, so neither the token nor a usable code is left in the
-// history (a fragment is never sent to the server, so the code is not in any request log either).
+// Sign-in: `westfall serve` (and `npm start`) print `http://127.0.0.1:PORT/#login=CODE`, and
+// `westfall login-link` prints a fresh one for the running backend. The code is signed, single-use and
+// short-lived (session.ts); the page POSTs it to /api/session/login and gets an httpOnly, SameSite=Strict
+// session cookie signed with the secret in the data directory. Every tab of that browser is then signed in,
+// and stays so across backend restarts, until the cookie expires (30 days, renewed on use) or "sign out
+// everywhere" rotates the secret. The fragment is removed from the address bar, and a fragment is never sent
+// to the server, so no usable code is left in the history or in any request log.
 //
-//   const logins = new LoginCodes();
+//   const logins = new LoginCodes({ secret: SessionSecret.open(config.stateDir) });
 //   createApp(config, { extraPlugins: [rendererRoutes({ logins })] });
 //   const code = logins.issue();  // print `${url}/#login=${code}`
-import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
@@ -22,61 +24,25 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { WestfallError } from '../../errors.js';
 import type { ServerPluginOptions } from '../context.js';
-import { parseHostHeader } from '../security.js';
+import { hasValidSession, parseHostHeader, tokenMatches } from '../security.js';
+import {
+  LoginCodes,
+  SESSION_MAX_AGE_S,
+  SESSION_RENEW_AFTER_MS,
+  SIGN_IN_HINT,
+  clearSessionCookie,
+  issueSessionCookie,
+  readCookie,
+  sessionCookieName,
+  sessionSetCookie,
+  verifySessionCookie,
+} from '../session.js';
 
 /** Where the login code travels in the printed link: `/#login=CODE`. */
 export const LOGIN_FRAGMENT_KEY = 'login';
 export const LOGIN_ROUTE = '/api/session/login';
 
-export interface LoginCodesOptions {
-  /** How long an issued code stays valid. Default: 15 minutes. */
-  ttlMs?: number;
-  /** Codes valid at once (older ones are dropped). Default 16. */
-  maxCodes?: number;
-  now?: () => number;
-}
-
-/** Single-use login codes, each exchanged once for the bearer token. */
-export class LoginCodes {
-  readonly ttlMs: number;
-  readonly #maxCodes: number;
-  readonly #now: () => number;
-  readonly #codes = new Map<string, number>(); // code → expiry
-
-  constructor(opts: LoginCodesOptions = {}) {
-    this.ttlMs = opts.ttlMs ?? 15 * 60_000;
-    this.#maxCodes = opts.maxCodes ?? 16;
-    this.#now = opts.now ?? Date.now;
-  }
-
-  /** A new code (256 random bits, base64url). */
-  issue(): string {
-    this.#prune();
-    while (this.#codes.size >= this.#maxCodes) this.#codes.delete(this.#codes.keys().next().value!);
-    const code = randomBytes(32).toString('base64url');
-    this.#codes.set(code, this.#now() + this.ttlMs);
-    return code;
-  }
-
-  /** True once for a valid code; the code is gone afterwards. */
-  redeem(code: string): boolean {
-    this.#prune();
-    const expiry = this.#codes.get(code);
-    if (expiry === undefined) return false;
-    this.#codes.delete(code);
-    return true;
-  }
-
-  get size(): number {
-    this.#prune();
-    return this.#codes.size;
-  }
-
-  #prune(): void {
-    const now = this.#now();
-    for (const [code, expiry] of this.#codes) if (expiry <= now) this.#codes.delete(code);
-  }
-}
+export { LoginCodes, type LoginCodesOptions } from '../session.js';
 
 /** The directory of the built renderer: `<package root>/dist/renderer` (from src/ under tsx and from dist/). */
 export function defaultRendererDir(): string {
@@ -123,7 +89,7 @@ export interface RendererRoutesOptions {
   logins?: LoginCodes;
 }
 
-const loginBodySchema = z.object({ code: z.string().min(16).max(256) }).strict();
+const loginBodySchema = z.union([z.object({ code: z.string().min(16).max(256) }).strict(), z.object({ token: z.string().min(1).max(512) }).strict()]);
 
 const NOT_BUILT_HTML = `<!doctype html><meta charset="utf-8"><title>Westfall Assistant</title>
 <p>The web interface has not been built. Run <code>npm run build:renderer</code> and reload.</p>`;
@@ -168,12 +134,62 @@ export function rendererRoutes(options: RendererRoutesOptions = {}): FastifyPlug
       return reply.header('cache-control', 'no-cache').type('text/javascript; charset=utf-8').sendFile('sw.js', root);
     });
 
-    app.post(LOGIN_ROUTE, { config: { public: true } }, async (req) => {
+    // The login routes and the security hook's cookie check must use one secret: the one these codes are
+    // signed with, unless createApp was given one (then the codes must be signed with it too).
+    const ctx = app.westfall;
+    if (options.logins) {
+      if (ctx.sessions === null) ctx.sessions = options.logins.secret;
+      else if (ctx.sessions !== options.logins.secret) throw new Error('rendererRoutes: the login codes are signed with another secret than createApp deps.sessions');
+    }
+    const cookieName = (req: FastifyRequest) => sessionCookieName(parseHostHeader(req.headers.host)?.port ?? null);
+    const startSession = (req: FastifyRequest, reply: FastifyReply) => {
+      const secret = ctx.sessions;
+      if (!secret) throw new WestfallError('unauthorized', 'this backend has no browser sessions; use the token');
+      const now = Date.now();
+      reply.header('set-cookie', sessionSetCookie(cookieName(req), issueSessionCookie(secret, now))).header('cache-control', 'no-store');
+      return { signedIn: true, expiresAt: new Date(now + SESSION_MAX_AGE_S * 1000).toISOString() };
+    };
+
+    // A code from a login link, or the token itself (typed into the sign-in form, or `/?token=`), becomes a
+    // session cookie; the token is never handed to the page.
+    app.post(LOGIN_ROUTE, { config: { public: true } }, async (req, reply) => {
       const parsed = loginBodySchema.safeParse(req.body ?? {});
-      if (!parsed.success || !options.logins?.redeem(parsed.data.code)) {
-        throw new WestfallError('unauthorized', 'the login link is not valid, has expired or was already used; start a new session with `westfall serve` or use the token');
+      const ok =
+        parsed.success &&
+        ('code' in parsed.data ? (options.logins?.redeem(parsed.data.code) ?? false) : tokenMatches(parsed.data.token, config.apiToken));
+      if (!ok) {
+        const what = parsed.success && 'token' in parsed.data ? 'the access token is not valid' : 'the login link is not valid, has expired or was already used';
+        throw new WestfallError('unauthorized', `${what}; ${SIGN_IN_HINT}`);
       }
-      return { token: config.apiToken };
+      return startSession(req, reply);
+    });
+
+    // Whether this browser is signed in (the page asks at start, so it needs no token); renews a session
+    // that is more than a day old, so one used daily never expires.
+    app.get('/api/session', { config: { public: true } }, async (req, reply) => {
+      reply.header('cache-control', 'no-store');
+      const port = parseHostHeader(req.headers.host)?.port ?? null;
+      if (ctx.sessions && hasValidSession(req, ctx.sessions, port)) {
+        const cookie = verifySessionCookie(ctx.sessions, readCookie(req.headers.cookie, cookieName(req)));
+        if (cookie && Date.now() - cookie.issuedAt > SESSION_RENEW_AFTER_MS) return startSession(req, reply);
+        return { signedIn: true, expiresAt: new Date((cookie?.issuedAt ?? Date.now()) + SESSION_MAX_AGE_S * 1000).toISOString() };
+      }
+      return { signedIn: false, expiresAt: null, hint: `Not signed in: ${SIGN_IN_HINT}.` };
+    });
+
+    // Signing out of this browser needs no valid session (an expired one may still want its cookie gone).
+    app.post('/api/session/logout', { config: { public: true } }, async (req, reply) => {
+      reply.header('set-cookie', clearSessionCookie(cookieName(req)));
+      return { signedIn: false };
+    });
+
+    // Every browser, every unused login link: a new secret. Needs a valid session or the token.
+    app.post('/api/session/logout-all', async (req, reply) => {
+      if (!ctx.sessions) throw new WestfallError('unauthorized', 'this backend has no browser sessions');
+      ctx.sessions.rotate();
+      req.log.info('session secret rotated: every browser is signed out');
+      reply.header('set-cookie', clearSessionCookie(cookieName(req)));
+      return { signedIn: false };
     });
   };
   return plugin;

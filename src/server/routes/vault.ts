@@ -6,6 +6,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import {
   checkStrength,
+  masterPasswordVerdict,
   generatePassphrase,
   generatePassword,
   passphraseOptionsSchema,
@@ -92,7 +93,9 @@ const vaultRoutes: FastifyPluginAsync<VaultRoutesOptions> = async (app, { vault,
   });
   app.post('/api/vault/strength', async (req) => {
     const body = parseWith(z.object({ password: z.string().max(1024), userInputs: z.array(z.string().max(200)).max(20).optional() }).strict(), req.body);
-    return checkStrength(body.password, body.userInputs);
+    // `master`: whether the vault would take it as a master password, and if not why (the setup form's meter).
+    const master = masterPasswordVerdict(body.password);
+    return { ...checkStrength(body.password, body.userInputs), master: { ok: master.ok, required: master.required, reason: master.reason } };
   });
 
   app.get('/api/vault/copy-requests', async () => ({ requests: vault.copyRequests.list() }));

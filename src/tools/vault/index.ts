@@ -17,6 +17,6 @@ export {
   type PassphraseOptions,
   type Generated,
 } from './generator.js';
-export { checkStrength, characterEntropyBits, type StrengthReport } from './strength.js';
+export { checkStrength, characterEntropyBits, masterPasswordVerdict, MIN_MASTER_SCORE, type StrengthReport, type MasterPasswordVerdict } from './strength.js';
 export type { GeneratedSecret, VaultSearchResult } from './types.js';
 export { vaultTools } from './tools.js';

@@ -59,3 +59,29 @@ export function checkStrength(password: string, userInputs: string[] = []): Stre
     suggestions: r.feedback.suggestions,
   };
 }
+
+/** zxcvbn score a master password needs: 3 ("safely unguessable", about 10^10 guesses) or more. */
+export const MIN_MASTER_SCORE = 3;
+
+export interface MasterPasswordVerdict {
+  ok: boolean;
+  score: StrengthReport['score'];
+  required: number;
+  /** Why it is refused, in plain words with what to do instead; null when it is accepted. */
+  reason: string | null;
+  report: StrengthReport;
+}
+
+/**
+ * Whether a password may protect the vault. The vault file can be copied and attacked offline, so length
+ * alone ("password" has 8 characters) is not enough: it must resist guessing from dictionaries, names,
+ * keyboard walks and dates.
+ */
+export function masterPasswordVerdict(password: string, minScore = MIN_MASTER_SCORE): MasterPasswordVerdict {
+  const report = checkStrength(password);
+  if (report.score >= minScore) return { ok: true, score: report.score, required: minScore, reason: null, report };
+  const because = report.warning ? ` ${report.warning.replace(/\.?$/, '.')}` : '';
+  const advice = report.suggestions.length > 0 ? ` ${report.suggestions.join(' ')}` : ' Use a longer phrase of several unrelated words.';
+  const reason = `This master password is ${report.label} and too easy to guess (about ${report.crackTime.offlineSlowHash} to crack).${because}${advice}`;
+  return { ok: false, score: report.score, required: minScore, reason, report };
+}

@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { DB } from '../../storage/index.js';
 import { notFound, ToolError } from '../errors.js';
 import { CopyRequests } from './copy-requests.js';
+import { MIN_MASTER_SCORE, masterPasswordVerdict } from './strength.js';
 import { DEFAULT_KDF, checkKdfParams, deriveKey, newSalt, open, seal, verifierMatches, type KdfParams, type Sealed } from './crypto.js';
 import type { CopyRequest, LockReason, VaultEntry, VaultEntrySummary, VaultSearchResult, VaultStatus } from './types.js';
 
@@ -36,6 +37,8 @@ export interface VaultOptions {
   copyRequestTtlMs?: number;
   /** Shortest master password accepted (default 8). */
   minPasswordLength?: number;
+  /** zxcvbn score (0-4) a new master password needs; default 3 (MIN_MASTER_SCORE), 0 turns the check off. */
+  minStrengthScore?: number;
   now?: () => number;
 }
 
@@ -78,6 +81,7 @@ export class VaultService extends EventEmitter<VaultEvents> {
   readonly #kdf: { N: number; r: number; p: number };
   readonly #now: () => number;
   readonly #minPasswordLength: number;
+  readonly #minStrengthScore: number;
   #key: Buffer | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
   #lockAt: number | null = null;
@@ -92,6 +96,7 @@ export class VaultService extends EventEmitter<VaultEvents> {
     checkKdfParams(this.#kdf);
     this.#now = options.now ?? Date.now;
     this.#minPasswordLength = options.minPasswordLength ?? 8;
+    this.#minStrengthScore = options.minStrengthScore ?? MIN_MASTER_SCORE;
     this.copyRequests = new CopyRequests(options.copyRequestTtlMs ?? 120_000, this.#now);
   }
 
@@ -128,11 +133,23 @@ export class VaultService extends EventEmitter<VaultEvents> {
     }
   }
 
+  /** A new master password must also be hard to guess (strength.ts); the details carry the meter's data. */
+  #checkMasterStrength(password: string, field: string): void {
+    if (this.#minStrengthScore <= 0) return;
+    const v = masterPasswordVerdict(password, this.#minStrengthScore);
+    if (!v.ok) {
+      throw new ToolError('vault_weak_password', v.reason!, {
+        details: { field, score: v.score, required: v.required, label: v.report.label, warning: v.report.warning, suggestions: v.report.suggestions },
+      });
+    }
+  }
+
   /** Creates the vault with its master password, and unlocks it. */
   setup(masterPassword: string): Promise<VaultStatus> {
     this.#checkMaster(masterPassword, 'masterPassword');
     return this.#serial(async () => {
       if (this.#meta()) throw new ToolError('vault_already_initialized', 'the vault already has a master password; unlock it or change the password');
+      this.#checkMasterStrength(masterPassword, 'masterPassword');
       const params: KdfParams = { ...this.#kdf, salt: newSalt() };
       const derived = await deriveKey(masterPassword, params);
       const now = this.#now();
@@ -320,6 +337,7 @@ export class VaultService extends EventEmitter<VaultEvents> {
    */
   changeMasterPassword(current: string, next: string): Promise<VaultStatus> {
     this.#checkMaster(next, 'newPassword');
+    this.#checkMasterStrength(next, 'newPassword');
     return this.#serial(async () => {
       const meta = this.#meta();
       if (!meta) throw new ToolError('vault_not_initialized');

@@ -7,6 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatCompletionChunkSchema, chatCompletionSchema } from '../../src/server/index.js';
 import { TOKEN, startServer, type TestServer } from './helpers.js';
 
+// What these tests cost is the calls: every token of a call is constrained by the grammar, and with random
+// weights the token picked without it is nearly always refused, so each token sends the whole 151k-token
+// vocabulary through the grammar (about 80 ms on an idle 2-core machine). A call is 60-85 tokens, 5-8 s
+// there; an answer (tool_choice auto or none) is about 1 ms a token. With both cores of such a machine
+// busy elsewhere, one call took over 40 s, so the client waits 90 s for a reply and each test's limit is
+// 90 s per call it makes: limits for a stalled test, not a speed requirement.
+const PER_CALL_MS = 90_000;
+const forCalls = (calls: number) => Math.max(60_000, calls * PER_CALL_MS);
+
 const tools: ChatCompletionTool[] = [
   {
     type: 'function',
@@ -50,7 +59,7 @@ describe('/v1 function calling with the openai client', () => {
   let client: OpenAI;
   beforeAll(async () => {
     server = await startServer();
-    client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: TOKEN, maxRetries: 0, timeout: 60_000 });
+    client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: TOKEN, maxRetries: 0, timeout: PER_CALL_MS });
   });
   afterAll(() => server.close());
 
@@ -66,15 +75,17 @@ describe('/v1 function calling with the openai client', () => {
       expect(choice.message.tool_calls!.length).toBeGreaterThanOrEqual(1);
       for (const call of choice.message.tool_calls!) expectValidCall(call as never);
     }
-  });
+  }, forCalls(3));
 
   it('a named tool_choice forces that function', async () => {
     const r = await ask({ tool_choice: { type: 'function', function: { name: 'add' } }, seed: 4 });
     const calls = r.choices[0]!.message.tool_calls!;
     expect(calls.map((c) => (c as { function: { name: string } }).function.name)).toEqual(['add']);
     expectValidCall(calls[0] as never);
-  });
+  }, forCalls(1));
 
+  // Usually four answers (about 0.1 s each: the lazy grammar waits for a <tool_call> that random weights
+  // rarely write); any seed that does start a call pays for one.
   it('tool_choice "auto": either an answer or valid calls, never a malformed call', async () => {
     for (const seed of [5, 6, 7, 8]) {
       const r = await ask({ tool_choice: 'auto', seed, max_tokens: 120 });
@@ -87,7 +98,7 @@ describe('/v1 function calling with the openai client', () => {
         expect(choice.message.content!.startsWith('<tool_call>')).toBe(false);
       }
     }
-  });
+  }, forCalls(4));
 
   it('streams calls as tool_calls deltas that the client assembles', async () => {
     const request = { model: 'tiny-qwen2', messages: [{ role: 'user' as const, content: 'Add 2 and 3' }], max_tokens: 300, tools, tool_choice: 'required' as const, parallel_tool_calls: false, seed: 9 };
@@ -124,7 +135,7 @@ describe('/v1 function calling with the openai client', () => {
     expect(final.choices[0]!.message.tool_calls!.map((c) => args(c as never))).toEqual(assembled.map(args));
     const whole = await client.chat.completions.create(request);
     expect(whole.choices[0]!.message.tool_calls!.map((c) => args(c as never))).toEqual(assembled.map(args));
-  });
+  }, forCalls(3));
 
   it('an answer streams as text while tools are offered', async () => {
     const request = { model: 'tiny-qwen2', messages: [{ role: 'user' as const, content: 'Say something' }], max_tokens: 16, tools, tool_choice: 'none' as const, temperature: 0 };
@@ -150,7 +161,7 @@ describe('/v1 function calling with the openai client', () => {
     // The call and the result are part of the prompt (the template renders both).
     const bare = await client.chat.completions.create({ model: 'tiny-qwen2', messages: [messages[0]!], tools, tool_choice: 'none', max_tokens: 1 });
     expect(second.usage!.prompt_tokens).toBeGreaterThan(bare.usage!.prompt_tokens + 20);
-  });
+  }, forCalls(1));
 
   it('bad tool requests are 400s naming the field', async () => {
     const unknown = await ask({ tool_choice: { type: 'function', function: { name: 'nope' } } }).catch((e: unknown) => e);
@@ -168,5 +179,5 @@ describe('/v1 function calling with the openai client', () => {
 
     // The server is still fine.
     expect((await ask({ tool_choice: 'required', seed: 1 })).choices[0]!.finish_reason).toBe('tool_calls');
-  });
+  }, forCalls(1));
 });

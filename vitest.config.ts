@@ -8,5 +8,9 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // expect.poll waits for a condition; its 1 s default is a speed assertion in disguise, and one that
+    // a busy CI machine loses (the UI tests poll for what the page shows after a request). A poll that
+    // passes returns as soon as it does, so the longer limit costs nothing.
+    expect: { poll: { timeout: 30_000 } },
   },
 });

@@ -226,7 +226,8 @@ describe('quit', () => {
     const t0 = Date.now();
     l.fake.app.quit();
     await l.desktop.quitDone;
-    expect(Date.now() - t0).toBeLessThan(2000);
+    // Not waiting out the 5 s backoff is the point; anything well under it passes, also on a busy machine.
+    expect(Date.now() - t0).toBeLessThan(4000);
     expect(l.backend.events().filter((e) => e.startsWith('start'))).toHaveLength(1);
   });
 });

@@ -1,0 +1,256 @@
+// npm run bench:resume — long conversations and resuming them, through /v1 with streaming, on the Q4_0
+// Qwen2.5-0.5B-shaped model: `westfall serve` and llama-server from the same tree, in this run.
+//   - time to first token at turns 1, 10 and 20 of one conversation (~60-word messages, 64-token replies);
+//   - after a restart, the next message of that conversation against a fresh chat's;
+//   - a new chat sharing a long system prompt and tool definitions with an earlier one, against the same
+//     request with cache_prompt false (everything evaluated).
+//   tsx bench/resume.ts [--threads 2] [--turns 20] [--reply 64] [--servers westfall,llama-server]
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DEFAULT_MODELS_DIR, SYNTHETIC_FILES, generateTestModels } from '../src/gguf/index.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({
+  options: {
+    threads: { type: 'string', default: '2' },
+    turns: { type: 'string', default: '20' },
+    reply: { type: 'string', default: '64' },
+    servers: { type: 'string', default: 'westfall,llama-server' },
+    out: { type: 'string', default: path.join(root, 'docs/benchmarks/resume.md') },
+  },
+});
+const THREADS = Number(values.threads);
+const TURNS = Number(values.turns);
+const REPLY = Number(values.reply);
+const CONTEXT = 4096;
+const PARALLEL = 4;
+const TOKEN = 'westfall-bench-token-0123456789';
+
+// Deterministic ~60-word messages from a small vocabulary: English-like, distinct per turn.
+const WORDS = (
+  'budget rent groceries train ticket salary savings holiday garden project deadline meeting report invoice client ' +
+  'weekend dinner recipe lentils soup bread market bicycle repair winter coat gift sister birthday concert music ' +
+  'playlist piano lesson timer hours billable week month plan review notes question answer idea summary draft'
+).split(' ');
+function message(turn: number, words = 60): string {
+  let x = turn * 7919 + 17;
+  const out: string[] = [];
+  for (let i = 0; i < words; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    out.push(WORDS[x % WORDS.length]!);
+  }
+  return `Turn ${turn}: ${out.join(' ')}.`;
+}
+
+const TOOLS = ['add_transaction', 'month_budget', 'start_timer', 'stop_timer', 'time_report', 'play_music', 'find_songs', 'vault_lookup'].map((name, i) => ({
+  type: 'function',
+  function: {
+    name,
+    description: `Tool ${i + 1} of the assistant: ${message(100 + i, 25)}`,
+    parameters: { type: 'object', properties: { query: { type: 'string', description: message(200 + i, 10) }, amount: { type: 'number' } }, required: ['query'] },
+  },
+}));
+const SYSTEM = `You are Westfall, a private assistant on the user's own computer. ${message(300, 120)}`;
+
+interface Server {
+  name: string;
+  base: string;
+  headers: Record<string, string>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function waitReady(url: string, proc: ChildProcess): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    if (proc.exitCode !== null) throw new Error(`${url}: the server exited (${proc.exitCode})`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not become ready`);
+}
+
+function stopProcess(proc: ChildProcess | null): Promise<void> {
+  if (!proc || proc.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    proc.once('exit', () => resolve());
+    proc.kill('SIGTERM');
+  });
+}
+
+function westfall(modelPath: string): Server {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'westfall-bench-resume-'));
+  const port = 18766;
+  let proc: ChildProcess | null = null;
+  return {
+    name: 'westfall',
+    base: `http://127.0.0.1:${port}`,
+    headers: { authorization: `Bearer ${TOKEN}` },
+    async start() {
+      proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/index.ts'), 'serve', '--model', modelPath, '--port', String(port), '--parallel', String(PARALLEL), '--context-size', String(CONTEXT), '--data-dir', dataDir, '--log-level', 'warn'], {
+        cwd: root,
+        env: { ...process.env, WESTFALL_API_TOKEN: TOKEN, WESTFALL_THREADS: String(THREADS) },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      await waitReady(`${this.base}/health/ready`, proc);
+    },
+    stop: () => stopProcess(proc),
+  };
+}
+
+function llamaServer(modelPath: string): Server {
+  const bin = path.join(root, 'build/llama-tools/bin/llama-server');
+  if (!existsSync(bin)) spawnSync(process.execPath, [path.join(root, 'scripts/build-llama-tools.mjs'), 'llama-server'], { stdio: 'inherit' });
+  const port = 18767;
+  let proc: ChildProcess | null = null;
+  return {
+    name: 'llama-server',
+    base: `http://127.0.0.1:${port}`,
+    headers: {},
+    async start() {
+      proc = spawn(bin, ['-m', modelPath, '-t', String(THREADS), '-c', String(CONTEXT), '-np', String(PARALLEL), '-kvu', '--jinja', '--host', '127.0.0.1', '--port', String(port)], { stdio: ['ignore', 'ignore', 'ignore'] });
+      await waitReady(`${this.base}/health`, proc);
+    },
+    stop: () => stopProcess(proc),
+  };
+}
+
+interface Turn {
+  ttftMs: number;
+  content: string;
+  promptTokens: number;
+  cachedTokens: number | null;
+}
+
+type Msg = { role: string; content: string };
+
+async function send(s: Server, messages: Msg[], extra: Record<string, unknown> = {}): Promise<Turn> {
+  const t0 = performance.now();
+  const res = await fetch(`${s.base}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...s.headers },
+    body: JSON.stringify({ messages, max_tokens: REPLY, ignore_eos: true, temperature: 0, stream: true, stream_options: { include_usage: true }, ...extra }),
+  });
+  if (!res.ok || !res.body) throw new Error(`${s.name}: HTTP ${res.status} ${await res.text()}`);
+  let first = 0;
+  let content = '';
+  let promptTokens = 0;
+  let cachedTokens: number | null = null;
+  let buf = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(chunk, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const data = buf.slice(0, i).split('\n').find((l) => l.startsWith('data: '))?.slice(6);
+      buf = buf.slice(i + 2);
+      if (!data || data === '[DONE]') continue;
+      const json = JSON.parse(data) as {
+        choices?: { delta?: { content?: string; reasoning_content?: string; tool_calls?: unknown } }[];
+        usage?: { prompt_tokens: number; prompt_tokens_details?: { cached_tokens?: number } };
+        timings?: { cache_n?: number };
+      };
+      const d = json.choices?.[0]?.delta;
+      if (d && (d.content || d.reasoning_content || d.tool_calls)) {
+        if (!first) first = performance.now();
+        content += d.content ?? '';
+      }
+      if (json.usage) {
+        promptTokens = json.usage.prompt_tokens;
+        cachedTokens = json.usage.prompt_tokens_details?.cached_tokens ?? json.timings?.cache_n ?? null;
+      }
+    }
+  }
+  return { ttftMs: first - t0, content, promptTokens, cachedTokens };
+}
+
+interface Result {
+  name: string;
+  turns: Turn[];
+  resume: Turn;
+  fresh: Turn;
+  sharedWith: Turn;
+  sharedWithout: Turn;
+}
+
+async function measure(s: Server): Promise<Result> {
+  console.error(`${s.name}: starting`);
+  await s.start();
+  // Warm-up: the first request of a process pays one-time costs.
+  await send(s, [{ role: 'user', content: message(999) }]);
+  const history: Msg[] = [];
+  const turns: Turn[] = [];
+  for (let t = 1; t <= TURNS; t++) {
+    history.push({ role: 'user', content: message(t) });
+    const r = await send(s, history);
+    history.push({ role: 'assistant', content: r.content });
+    turns.push(r);
+    console.error(`${s.name}: turn ${t}: ${r.ttftMs.toFixed(0)} ms to first token, ${r.promptTokens} prompt tokens (${r.cachedTokens ?? '?'} cached)`);
+  }
+  await s.stop();
+  await s.start();
+  history.push({ role: 'user', content: message(TURNS + 1) });
+  const resume = await send(s, history);
+  const fresh = await send(s, [{ role: 'user', content: message(500) }]);
+  console.error(`${s.name}: after a restart: next message ${resume.ttftMs.toFixed(0)} ms (${resume.promptTokens} tokens, ${resume.cachedTokens ?? '?'} cached), fresh chat ${fresh.ttftMs.toFixed(0)} ms`);
+
+  // A new chat with the same system prompt and tools as an earlier one.
+  const chat = (n: number) => [{ role: 'system', content: SYSTEM }, { role: 'user', content: message(n) }];
+  await send(s, chat(600), { tools: TOOLS });
+  const sharedWithout = await send(s, chat(601), { tools: TOOLS, cache_prompt: false });
+  const sharedWith = await send(s, chat(602), { tools: TOOLS });
+  console.error(`${s.name}: new chat with shared system prompt and tools: ${sharedWith.ttftMs.toFixed(0)} ms (${sharedWith.cachedTokens ?? '?'} of ${sharedWith.promptTokens} cached); all evaluated: ${sharedWithout.ttftMs.toFixed(0)} ms`);
+  await s.stop();
+  return { name: s.name, turns, resume, fresh, sharedWith, sharedWithout };
+}
+
+const modelPath = path.join(DEFAULT_MODELS_DIR, SYNTHETIC_FILES.bench);
+await generateTestModels({ outDir: DEFAULT_MODELS_DIR, only: 'bench', log: (l) => console.error(l) });
+const wanted = values.servers.split(',');
+const servers = [westfall(modelPath), llamaServer(modelPath)].filter((s) => wanted.includes(s.name));
+const results: Result[] = [];
+for (const s of servers) {
+  try {
+    results.push(await measure(s));
+  } finally {
+    await s.stop();
+  }
+}
+
+const at = (r: Result, t: number) => r.turns[Math.min(t, r.turns.length) - 1]!;
+const ms = (x: number) => `${x.toFixed(0)} ms`;
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+const lines = [
+  '# Resuming conversations',
+  '',
+  `\`npm run bench:resume\` on ${new Date().toISOString().slice(0, 10)}: ${cpus()[0]?.model.trim() ?? 'CPU'}, ${THREADS} threads; ${path.basename(modelPath)}; ` +
+    `context ${CONTEXT}, ${PARALLEL} sequences; one /v1 conversation of ${TURNS} turns (~60-word messages, ${REPLY}-token replies, greedy), streamed; ` +
+    'time to first token measured by the client.',
+  '',
+  '| | ' + results.map((r) => r.name).join(' | ') + ' |',
+  '|---|' + results.map(() => '---:|').join(''),
+  `| turn 1 | ${results.map((r) => ms(at(r, 1).ttftMs)).join(' | ')} |`,
+  `| turn 10 | ${results.map((r) => ms(at(r, 10).ttftMs)).join(' | ')} |`,
+  `| turn ${TURNS} (${results.map((r) => at(r, TURNS).promptTokens).join(' / ')} prompt tokens) | ${results.map((r) => ms(at(r, TURNS).ttftMs)).join(' | ')} |`,
+  `| **turn ${TURNS} / turn 1** (goal ≤ 1.5) | ${results.map((r) => ratio(at(r, TURNS).ttftMs, at(r, 1).ttftMs)).join(' | ')} |`,
+  `| after a restart: next message (${results.map((r) => r.resume.promptTokens).join(' / ')} tokens; cached ${results.map((r) => r.resume.cachedTokens ?? '?').join(' / ')}) | ${results.map((r) => ms(r.resume.ttftMs)).join(' | ')} |`,
+  `| after a restart: a fresh chat | ${results.map((r) => ms(r.fresh.ttftMs)).join(' | ')} |`,
+  `| **resume / fresh** (goal ≤ 1.5) | ${results.map((r) => ratio(r.resume.ttftMs, r.fresh.ttftMs)).join(' | ')} |`,
+  `| new chat, shared system prompt + tools (${results.map((r) => `${r.sharedWith.cachedTokens ?? '?'} of ${r.sharedWith.promptTokens}`).join(' / ')} cached) | ${results.map((r) => ms(r.sharedWith.ttftMs)).join(' | ')} |`,
+  `| the same, cache_prompt false | ${results.map((r) => ms(r.sharedWithout.ttftMs)).join(' | ')} |`,
+  `| **shared / all evaluated** | ${results.map((r) => ratio(r.sharedWith.ttftMs, r.sharedWithout.ttftMs)).join(' | ')} |`,
+  '',
+  'Every turn, in ms to first token: ',
+  '',
+  ...results.map((r) => `- ${r.name}: ${r.turns.map((t) => t.ttftMs.toFixed(0)).join(', ')}`),
+  '',
+];
+console.log(lines.join('\n'));
+if (values.out) writeFileSync(values.out, lines.join('\n'));

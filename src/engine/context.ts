@@ -60,6 +60,7 @@ export class Context implements AsyncDisposable {
   #onDispose: (ctx: Context) => void;
   #options: ContextOptions;
   #promptCache: { cache: PromptCache; scope: string } | null = null;
+  #pendingSaves = new Set<Promise<void>>();
 
   /** @internal use model.createContext() */
   constructor(model: Model, nativeContext: NativeContext, options: ContextOptions, onDispose: (ctx: Context) => void) {
@@ -181,10 +182,21 @@ export class Context implements AsyncDisposable {
     // Queued now, before the sequence can take its next job: the decode thread runs tasks first.
     const native = this.#native;
     if (!native) return;
-    native
+    const saving = native
       .stateData(job.seq)
       .then((state) => (state ? pc.cache.save(pc.scope, state.tokens, state.data, job.tag ?? null) : undefined))
-      .catch(() => {}); // disposed meanwhile, or a write failure the cache already reported
+      .catch(() => {}) // disposed meanwhile, or a write failure the cache already reported
+      .finally(() => this.#pendingSaves.delete(saving));
+    this.#pendingSaves.add(saving);
+  }
+
+  /**
+   * Waits until the states of the replies that ended so far are on disk: call it before disposing, or
+   * the last reply before a shutdown or a model switch is not saved (its copy is taken on the decode thread).
+   */
+  async flushPromptCache(): Promise<void> {
+    while (this.#pendingSaves.size > 0) await Promise.all([...this.#pendingSaves]);
+    await this.#promptCache?.cache.flush();
   }
 
   // The saved state worth loading for `prompt`: it must cover clearly more than any sequence holds.

@@ -418,6 +418,8 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
     this.#setState('none');
     this.#rejectWaiting(reason);
     await this.#abortRunning(reason, 2000);
+    // The last replies' states go to disk first: the next model or start resumes from them.
+    if (ctx) await settleWithin([ctx.flushPromptCache()], 5000);
     ctx?.dispose();
     model.dispose();
     this.#log?.info({ model: id }, 'model unloaded');
@@ -680,6 +682,8 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
     const model = this.#model;
     this.#ctx = null;
     this.#model = null;
+    // The last replies' states go to disk first, so that the next start resumes from them.
+    if (ctx) await settleWithin([ctx.flushPromptCache()], timeoutMs);
     ctx?.dispose();
     model?.dispose();
     if (model) this.#log?.info({ model: this.#summary?.id }, 'model freed');

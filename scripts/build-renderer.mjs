@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the web UI (renderer/) into dist/renderer: esbuild bundles renderer/src/main.ts (Lit, marked,
 // DOMPurify, highlight.js) into one ES module, assets/app.js, next to index.html and renderer/public/*, and
-// renderer/src/sw.ts (the service worker that authenticates <audio> streams) into sw.js.
+// renderer/src/sw.ts (which retires the media service worker of earlier versions) into sw.js.
 // The backend serves that folder at `/` (src/server/routes/renderer.ts); the desktop app loads it from there.
 //
 //   node scripts/build-renderer.mjs              production build (minified, with a source map)
@@ -86,7 +86,7 @@ if (flag('--watch')) {
   process.stdout.write(`build-renderer: watching renderer/ → ${OUT}\n`);
 } else {
   const result = await esbuild.build(options);
-  // The service worker (served at /sw.js): a classic script.
+  // /sw.js, the worker that retires earlier versions' one: a classic script.
   await esbuild.build({ ...swOptions });
   const js = result.metafile.outputs[Object.keys(result.metafile.outputs).find((k) => k.endsWith('app.js'))];
   process.stdout.write(`build-renderer: ${OUT} (app.js ${(js.bytes / 1024).toFixed(0)} KiB) in ${Date.now() - started} ms\n`);

@@ -2,6 +2,7 @@
 // the login handover; the desktop app's page calls it with what its preload's `window.westfall.getBackend()`
 // returns. Idempotent: a second call replaces the session.
 import './app/app-shell.js';
+import { retireMediaWorker } from './shared/media-auth.js';
 import { applyTheme, startSession, syncRouteFromLocation } from './store.js';
 
 export interface BootstrapOptions {
@@ -24,6 +25,7 @@ export function mountApp(mount?: HTMLElement): void {
     listening = true;
     globalThis.matchMedia?.('(prefers-color-scheme: dark)').addEventListener('change', () => applyTheme());
     globalThis.addEventListener('hashchange', () => syncRouteFromLocation());
+    void retireMediaWorker();
   }
   if (!document.querySelector('wf-app')) (mount ?? document.body).append(document.createElement('wf-app'));
 }

@@ -5,7 +5,6 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { ApiClient, ApiError } from './api/client.js';
 import type { ModelStatus } from './api/types.js';
-import { forgetMediaToken } from './shared/media-auth.js';
 
 export const ROUTES = [
   { name: 'chat', label: 'Chat' },
@@ -144,7 +143,6 @@ export function startSession(baseUrl: string, token: string | null, opts: { desk
 
 export function endSession(reason: string | null = null): void {
   state.api?.close();
-  forgetMediaToken();
   stopModelPolling();
   set({ api: null, authError: reason, model: null });
 }

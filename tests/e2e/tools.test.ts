@@ -1,13 +1,13 @@
 // The personal tools in the web UI, end to end in Chromium: finance (accounts, transactions, summary and
 // charts), time tracking (timer, entries, hours per week), the vault (create, lock/unlock, generate, copy
-// after confirmation), music (library folder with a real WAV file, playback streamed through the service
-// worker from the Range route), saved conversations with search, and the assistant's tool calls with
+// after confirmation), music (library folder with a real WAV file, playback streamed from the Range route with
+// the session cookie; an earlier version's media service worker is removed), saved conversations with search, and the assistant's tool calls with
 // Allow/Deny. The backend is createApp in-process with every plugin (the CLI does not register the tools'
 // routes yet) and the tiny model loaded; the tool-calling test scripts the agent's model output (a random
 // synthetic model cannot be made to call a given tool), everything else is real.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentBackend, AgentGeneration } from '../../src/tools/agent.js';
 import { createToolPlugins } from '../../src/server/routes/tool-plugins.js';
@@ -292,11 +292,16 @@ describe.skipIf(!HAVE_CHROMIUM)('personal tools in the web UI', () => {
     await table.getByText('Bank').waitFor();
   }, T);
 
-  it('music: adds a folder, finds the track and plays it through the Range route', async () => {
+  it('music: adds a folder, finds the track and plays it from the Range route with the session cookie', async () => {
     writeWav(join(music.dir, 'tone.wav'), { title: 'Test Tone', artist: 'The Oscillators', album: 'Sines' });
     const streamed: number[] = [];
+    const sent: Promise<Record<string, string>>[] = [];
+    const isStream = (url: string) => /\/api\/music\/tracks\/\d+\/stream/.test(url);
     page.on('response', (r) => {
-      if (/\/api\/music\/tracks\/\d+\/stream/.test(r.url())) streamed.push(r.status());
+      if (isStream(r.url())) streamed.push(r.status());
+    });
+    page.on('request', (r) => {
+      if (isStream(r.url())) sent.push(r.allHeaders());
     });
     await goTo(page, 'music', 'Music');
     await page.getByRole('textbox', { name: 'Folder on this computer' }).fill(music.dir);
@@ -316,15 +321,65 @@ describe.skipIf(!HAVE_CHROMIUM)('personal tools in the web UI', () => {
     await expect.poll(async () => (await playing()).time, { timeout: 20_000 }).toBeGreaterThan(0.3);
     const state = await playing();
     expect(state.error).toBeNull();
-    expect(state.src).toMatch(/\/api\/music\/tracks\/\d+\/stream$/); // streamed, not a blob copy
-    expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+    expect(state.src).toMatch(/\/api\/music\/tracks\/\d+\/stream$/); // the route itself: no token in the URL, no blob copy
+    // Nothing stands between the element and the backend: the browser's own requests carry the cookie.
+    expect(await page.evaluate(() => navigator.serviceWorker.controller === null)).toBe(true);
     expect(streamed.some((s) => s === 200 || s === 206)).toBe(true);
     expect(streamed).not.toContain(401);
+    const headers = await Promise.all(sent);
+    expect(headers.length).toBeGreaterThan(0);
+    for (const h of headers) {
+      expect(h.cookie).toMatch(/westfall/i);
+      expect(h.authorization).toBeUndefined();
+    }
+    // Seeking asks for byte ranges; the page's own cookie gets them.
+    const range = await page.evaluate(async (src) => {
+      const res = await fetch(src, { headers: { range: 'bytes=100-199' } });
+      return { status: res.status, contentRange: res.headers.get('content-range'), bytes: (await res.arrayBuffer()).byteLength };
+    }, state.src);
+    expect(range).toMatchObject({ status: 206, bytes: 100 });
+    expect(range.contentRange).toMatch(/^bytes 100-199\/\d+$/);
     await screenshot(page, 'music');
     await page.getByTestId('play-pause').click(); // pause
     await expect.poll(async () => (await playing()).paused).toBe(true);
     const player = (await (await fetch(`${server.url}/api/music/player`, { headers: { authorization: `Bearer ${server.config.apiToken}` } })).json()) as { playing: boolean };
     expect(player.playing).toBe(false);
+  }, T);
+
+  it('music: a media service worker left by an earlier version is removed and no longer sits in the way', async () => {
+    // The earlier worker, as a browser may still have it registered: it answers the stream route itself
+    // (marked, so the test can tell), as the old one did after waiting for a token.
+    const legacy = `
+      self.addEventListener('install', (e) => e.waitUntil(self.skipWaiting()));
+      self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
+      self.addEventListener('fetch', (e) => {
+        if (!/\\/api\\/music\\/tracks\\/\\d+\\/stream/.test(e.request.url)) return;
+        e.respondWith(fetch(e.request).then((r) => new Response(r.body, { status: r.status, headers: [...r.headers, ['x-legacy-worker', '1']] })));
+      });`;
+    const other = await openPage(browser, { origin: server.url });
+    try {
+      const serveLegacy = (route: Route) => route.fulfill({ status: 200, contentType: 'text/javascript', headers: { 'cache-control': 'no-cache' }, body: legacy });
+      await other.context.route('**/sw.js', serveLegacy);
+      await login(other.page, server.loginUrl());
+      await other.page.evaluate(async () => {
+        await navigator.serviceWorker.register('/sw.js', { scope: '/' });
+        await navigator.serviceWorker.ready;
+      });
+      await expect.poll(() => other.page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+      const trackId = (await (await fetch(`${server.url}/api/music/tracks`, { headers: { authorization: `Bearer ${server.config.apiToken}` } })).json()) as { tracks: { id: number }[] };
+      const path = `/api/music/tracks/${trackId.tracks[0]!.id}/stream`;
+      const viaWorker = () => other.page.evaluate(async (p) => (await fetch(p, { headers: { range: 'bytes=0-9' } })).headers.get('x-legacy-worker'), path);
+      expect(await viaWorker()).toBe('1'); // the old worker is in the way
+
+      // Today's /sw.js, and a new page load: the app retires the old worker.
+      await other.context.unroute('**/sw.js', serveLegacy);
+      await other.page.reload();
+      await other.page.locator('nav[aria-label="Main"]').waitFor();
+      await expect.poll(() => other.page.evaluate(async () => (await navigator.serviceWorker.getRegistrations()).length)).toBe(0);
+      expect(await viaWorker()).toBeNull(); // even this page, which the old worker controlled, goes straight to the backend
+    } finally {
+      await other.close();
+    }
   }, T);
 
   it('saves plain chats: listed, found by search, reopened, and regenerated in place', async () => {

@@ -37,7 +37,6 @@ export class MusicView extends LitElement {
   _unavailable = false;
   #events: AbortController | null = null;
   #srcTrack: number | null = null;
-  #blobUrl: string | null = null;
   #searchTimer: ReturnType<typeof setTimeout> | null = null;
 
   static override styles = [
@@ -96,7 +95,6 @@ export class MusicView extends LitElement {
 
   override disconnectedCallback(): void {
     this.#events?.abort();
-    if (this.#blobUrl) URL.revokeObjectURL(this.#blobUrl);
     super.disconnectedCallback();
   }
 
@@ -110,7 +108,7 @@ export class MusicView extends LitElement {
       this._folders = folders.folders;
       this._tracks = tracks.tracks;
       this._total = tracks.total;
-      await this.#applyPlayer(player);
+      this.#applyPlayer(player);
     } catch (err) {
       if (err instanceof ApiError && err.isMissingRoute) this._unavailable = true;
       else reportError(err, 'Could not load the music library');
@@ -142,7 +140,7 @@ export class MusicView extends LitElement {
               delay = 2000;
               if (ev.event !== 'player') return;
               try {
-                void this.#applyPlayer(JSON.parse(ev.data) as PlayerState);
+                this.#applyPlayer(JSON.parse(ev.data) as PlayerState);
               } catch {
                 /* malformed */
               }
@@ -159,28 +157,13 @@ export class MusicView extends LitElement {
     void loop();
   }
 
-  async #applyPlayer(state: PlayerState): Promise<void> {
+  #applyPlayer(state: PlayerState): void {
     if (this._player && state.version < this._player.version) return; // stale
     const trackId = state.nowPlaying?.id ?? null;
     if (trackId !== this.#srcTrack) {
       this.#srcTrack = trackId;
       this._playerError = null;
-      if (this.#blobUrl) URL.revokeObjectURL(this.#blobUrl);
-      this.#blobUrl = null;
-      if (trackId === null) this._src = null;
-      else {
-        try {
-          const m = await mediaUrl(api(), `/api/music/tracks/${trackId}/stream`);
-          if (this.#srcTrack !== trackId) {
-            if (m.blob) URL.revokeObjectURL(m.url);
-            return;
-          }
-          if (m.blob) this.#blobUrl = m.url;
-          this._src = m.url;
-        } catch (err) {
-          this._playerError = (err as Error).message;
-        }
-      }
+      this._src = trackId === null ? null : mediaUrl(api(), `/api/music/tracks/${trackId}/stream`);
     }
     this._player = state;
   }
@@ -193,7 +176,7 @@ export class MusicView extends LitElement {
           : action.startsWith('remove:')
             ? await api().delete<PlayerState>(`/api/music/player/queue/${action.slice(7)}`)
             : await api().post<PlayerState>(`/api/music/player/${action}`, body ?? {});
-      await this.#applyPlayer(state);
+      this.#applyPlayer(state);
     } catch (err) {
       reportError(err, 'The player could not do that');
     }

@@ -1,62 +1,41 @@
-// Authenticated media URLs for <audio>. With the service worker (sw.ts) in control, the plain stream URL
-// works (the worker adds the token and keeps Range requests, so playback streams and seeks). Without it
-// (no service worker support, or it failed to start) the file is fetched with the token into a blob: URL.
+// Media URLs for <audio>, which cannot send an Authorization header. A browser signed in with the session
+// cookie needs nothing: the same-origin cookie goes along with the element's requests, Range requests
+// included, so playback streams and seeks. The desktop app holds a bearer token and no cookie; the stream
+// route takes that token as `?token=` for this case (and the logs redact it).
+//
+// Earlier versions registered a service worker (/sw.js) that added the token to these requests. One left
+// behind in a browser that now signs in by cookie had no token to add and waited a second per audio request
+// asking pages for one, so retireMediaWorker() removes it.
 import type { ApiClient } from '../api/client.js';
 
-let ready: Promise<boolean> | null = null;
-let tokenFor: ApiClient | null = null;
-
-function tokenOf(client: ApiClient): string {
-  return client.authorization.replace(/^Bearer /, '');
+/** A URL an <audio> element can play for an API media path. */
+export function mediaUrl(client: ApiClient, path: string): string {
+  if (!client.hasToken) return client.url(path);
+  return client.url(path, { token: client.authorization.replace(/^Bearer /, '') });
 }
 
-/** Registers the worker (once) and hands it the token; resolves true when it controls the page. */
-export function ensureMediaWorker(client: ApiClient): Promise<boolean> {
+/**
+ * Removes a media service worker an earlier version registered. Unregistering alone would leave it in
+ * control of the open page until it is closed, so the registration is updated first: today's /sw.js takes
+ * over without intercepting anything and then unregisters itself (see sw.ts).
+ */
+export async function retireMediaWorker(): Promise<void> {
   const sw = globalThis.navigator?.serviceWorker;
-  const httpPage = location.protocol === 'http:' || location.protocol === 'https:';
-  // Without a token the session cookie goes along with <audio> requests by itself.
-  if (!client.hasToken || !sw || !httpPage || new URL(client.baseUrl).origin !== location.origin) return Promise.resolve(false);
-  tokenFor = client;
-  const post = () => sw.controller?.postMessage({ type: 'westfall-token', token: tokenOf(client) });
-  if (!ready) {
-    sw.addEventListener('message', (e: MessageEvent) => {
-      if ((e.data as { type?: string })?.type === 'westfall-token-request' && tokenFor) e.ports[0]?.postMessage(tokenOf(tokenFor));
-    });
-    sw.addEventListener('controllerchange', () => post());
-    ready = (async () => {
-      try {
-        await sw.register('/sw.js', { scope: '/' });
-        await sw.ready;
-        if (!sw.controller) {
-          await new Promise<void>((resolve) => {
-            const t = setTimeout(resolve, 3000);
-            sw.addEventListener('controllerchange', () => (clearTimeout(t), resolve()), { once: true });
-          });
-        }
-        return sw.controller !== null;
-      } catch (err) {
-        console.warn('media service worker unavailable', err);
-        return false;
-      }
-    })();
+  if (!sw) return;
+  try {
+    const registrations = await sw.getRegistrations();
+    await Promise.all(
+      registrations
+        .filter((r) => /\/sw\.js$/.test((r.active ?? r.waiting ?? r.installing)?.scriptURL ?? ''))
+        .map(async (r) => {
+          try {
+            await r.update();
+          } catch {
+            await r.unregister(); // no /sw.js to update to: at least the next page load goes without it
+          }
+        }),
+    );
+  } catch (err) {
+    console.warn('could not remove the old media service worker', err);
   }
-  return ready.then((ok) => {
-    if (ok) post();
-    return ok;
-  });
-}
-
-/** Drops the worker's token (sign-out). */
-export function forgetMediaToken(): void {
-  tokenFor = null;
-  globalThis.navigator?.serviceWorker?.controller?.postMessage({ type: 'westfall-token', token: null });
-}
-
-/** A URL an <audio> element can play for an API media path. Blob URLs must be revoked by the caller. */
-export async function mediaUrl(client: ApiClient, path: string, signal?: AbortSignal): Promise<{ url: string; blob: boolean }> {
-  if (!client.hasToken) return { url: client.url(path), blob: false };
-  if (await ensureMediaWorker(client)) return { url: client.url(path), blob: false };
-  const res = await fetch(client.url(path), { headers: { authorization: client.authorization }, signal: signal ?? null });
-  if (!res.ok) throw new Error(`the track could not be loaded (HTTP ${res.status})`);
-  return { url: URL.createObjectURL(await res.blob()), blob: true };
 }

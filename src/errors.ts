@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   disposed: 'The object was disposed and can no longer be used',
   invalid_params: 'A parameter is missing or invalid',
   native_error: 'The native engine reported an error',
+  grammar_error: 'The grammar (or JSON schema) allows no token the model has: the reply cannot be completed',
   // model downloads and the models directory (src/models)
   download_not_found: 'The download URL answered 404 Not Found',
   download_failed: 'The download failed (HTTP error or network failure)',

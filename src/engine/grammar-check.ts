@@ -24,6 +24,17 @@ export const MAX_GRAMMAR_NESTING = 256;
  * short grammar of many `"abc"{2000}` would otherwise take gigabytes.
  */
 export const MAX_REPETITION_EXPANSION = 1_000_000;
+/**
+ * Alternatives of one rule or group. The sampler keeps one stack per alternative and tests every
+ * vocabulary token against each of them for every token it samples: measured on a busy 2-core machine
+ * with a 151k-token vocabulary, 128 alternatives cost 2.6 s for a 1-token reply, 1024 cost 18 s, 1000
+ * enum values over 60 s for 6 tokens and 5000 alternatives over 20 s per token, holding a sequence all
+ * that time (a client that goes away frees it only between tokens). 256 leaves room for the largest tool
+ * set (128 functions) and keeps a short reply within a minute there.
+ */
+export const MAX_GRAMMAR_ALTERNATIVES = 256;
+/** enum values and anyOf/oneOf branches: each becomes one alternative of the converted grammar. */
+export const MAX_SCHEMA_ALTERNATIVES = MAX_GRAMMAR_ALTERNATIVES;
 /** Schema nesting: each level is a native recursion in the schema builder and the converter. */
 export const MAX_SCHEMA_DEPTH = 64;
 /** Schema objects visited, $defs included. */
@@ -72,6 +83,7 @@ function where(text: string, offset: number): { line: number; column: number; te
  * Throws `invalid_params` for a grammar that llama.cpp would hang on, or that would take unbounded memory
  * or stack: a repetition `{m,n}` with m > n, a minimum above MAX_REPETITION (which llama.cpp refuses with a
  * vaguer message; a larger maximum it treats as none, so that stays allowed), too much repetition overall,
+ * more than MAX_GRAMMAR_ALTERNATIVES alternatives in one rule or group (a sampler that crawls),
  * unbalanced or too deeply nested parentheses, or a text over MAX_GRAMMAR_BYTES.
  */
 export function checkGrammar(gbnf: string): void {
@@ -86,6 +98,8 @@ export function checkGrammar(gbnf: string): void {
   };
 
   const open: number[] = [];
+  // Alternatives so far of the rule being read ([0]) and of each open group.
+  const alternatives: number[] = [1];
   // Start offset and rough size of the item a repetition would apply to, and of each open group.
   let lastItem: { start: number; size: number } | null = null;
   let expansion = 0;
@@ -119,12 +133,14 @@ export function checkGrammar(gbnf: string): void {
       lastItem = { start, size: 1 };
     } else if (c === '(') {
       open.push(i);
+      alternatives.push(1);
       if (open.length > MAX_GRAMMAR_NESTING) fail(i, `parentheses nested deeper than ${MAX_GRAMMAR_NESTING}`);
       i++;
       lastItem = null;
     } else if (c === ')') {
       const start = open.pop();
       if (start === undefined) fail(i, "unbalanced ')' without a matching '('");
+      alternatives.pop();
       i++;
       // A group is referenced through one generated rule, so repeating it copies one element.
       lastItem = { start: start!, size: 1 };
@@ -147,6 +163,18 @@ export function checkGrammar(gbnf: string): void {
       i = end;
     } else if (c === '.') {
       lastItem = { start: i++, size: 1 };
+    } else if (c === '|') {
+      const n = ++alternatives[alternatives.length - 1]!;
+      if (n > MAX_GRAMMAR_ALTERNATIVES) {
+        fail(i, `more than ${MAX_GRAMMAR_ALTERNATIVES} alternatives in one ${open.length > 0 ? 'group' : 'rule'}: the sampler tests every token against each of them`);
+      }
+      lastItem = null;
+      i++;
+    } else if (c === ':' && gbnf.startsWith('::=', i)) {
+      // A new rule (a ')' missing before it is reported at the end, as before).
+      alternatives[0] = 1;
+      lastItem = null;
+      i += 3;
     } else if (isNameChar(c)) {
       const start = i;
       while (i < n && isNameChar(gbnf[i]!)) i++;
@@ -233,7 +261,8 @@ const REPEATED_MINIMA = new Set(['minLength', 'minItems']);
  * Throws `invalid_params` for a JSON schema that cannot be satisfied in a way that makes llama.cpp's
  * converted grammar empty or pathological: an empty numeric range (minimum > maximum, or no integer
  * between exclusive bounds), min > max of lengths, item or property counts, negative or non-integer counts,
- * non-finite numbers, an empty enum, anyOf/oneOf/allOf or type list, a pattern with a reversed or too
+ * non-finite numbers, an empty enum, anyOf/oneOf/allOf or type list, an enum or anyOf/oneOf over
+ * MAX_SCHEMA_ALTERNATIVES, a pattern with a reversed or too
  * large `{m,n}`, or a schema nested deeper than MAX_SCHEMA_DEPTH or larger than MAX_SCHEMA_NODES. The
  * message names the JSON path, e.g. `properties.age: minimum 10 is greater than maximum 3`.
  */
@@ -258,6 +287,9 @@ export function checkJsonSchema(schema: unknown): void {
       const v = node[key];
       if (!Array.isArray(v)) continue;
       if (v.length === 0 && key !== 'prefixItems' && key !== 'items') fail(join(path, key), `${key} must not be empty`);
+      if ((key === 'anyOf' || key === 'oneOf') && v.length > MAX_SCHEMA_ALTERNATIVES) {
+        fail(join(path, key), `${key} has ${v.length} branches, over the limit of ${MAX_SCHEMA_ALTERNATIVES}`);
+      }
       v.forEach((sub, i) => visit(sub, join(join(path, key), i), depth + 1));
     }
     for (const key of SCHEMA_MAP_KEYWORDS) {
@@ -282,6 +314,9 @@ function checkNode(node: Json, path: string, fail: (path: string, message: strin
   if ('enum' in node) {
     if (!Array.isArray(node.enum)) fail(path, 'enum must be an array');
     if ((node.enum as unknown[]).length === 0) fail(path, 'enum must not be empty: no value would be allowed');
+    if ((node.enum as unknown[]).length > MAX_SCHEMA_ALTERNATIVES) {
+      fail(path, `enum has ${(node.enum as unknown[]).length} values, over the limit of ${MAX_SCHEMA_ALTERNATIVES}: each is an alternative the sampler tests every token against`);
+    }
   }
 
   for (const [minKey, maxKey] of COUNT_PAIRS) {

@@ -10,7 +10,7 @@ import { WestfallError } from '../errors.js';
 import { REQUEST_ID_HEADER, genRequestId, type Logger } from '../logging/index.js';
 import { VERSION } from '../version.js';
 import type { AppContext, ServerPluginOptions } from './context.js';
-import { errorsPlugin } from './errors.js';
+import { errorsPlugin, sendError } from './errors.js';
 import { createMetrics, metricsPlugin } from './metrics.js';
 import { ModelManager } from './model-manager.js';
 import { chatRoutes } from './routes/chat.js';
@@ -74,6 +74,9 @@ export function createApp(config: Config, deps: AppDeps = {}): FastifyInstance {
     // After preClose has let every response finish, remaining keep-alive sockets are cut.
     forceCloseConnections: true,
     routerOptions: { ignoreTrailingSlash: true },
+    // A URL the router cannot decode (a stray '%') or a path parameter over its length limit is answered
+    // before any route or hook, by default in Fastify's shape; this sends it through ours.
+    frameworkErrors: (err, request, reply) => void sendError(request, reply, err),
     logController: new QuietRequestLogs(),
   }) as unknown as FastifyInstance;
 

@@ -1,6 +1,8 @@
 // The one error handler and serializer. Every error, thrown anywhere (routes, hooks, body parsing,
 // plugins of other areas), becomes `{ error: { type, code, message, details? } }` with a status from the
 // catalog below, or OpenAI's `{ error: { message, type, param, code } }` on /v1. Never a stack trace.
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { z } from 'zod';
@@ -25,6 +27,9 @@ export const ERROR_HTTP: Readonly<Record<string, HttpMapping>> = {
   disposed: { status: 503, type: 'unavailable_error' },
   invalid_params: { status: 400, type: 'invalid_request_error' },
   native_error: { status: 500, type: 'server_error' },
+  // The native sampler found no token the caller's grammar allows (e.g. `<[999999999]>`, a token id past
+  // the vocabulary): the request's fault, found only while generating.
+  grammar_error: { status: 400, type: 'invalid_request_error' },
   // models (src/models)
   download_not_found: { status: 502, type: 'upstream_error' },
   download_failed: { status: 502, type: 'upstream_error' },
@@ -184,8 +189,33 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what =
   throw new WestfallError('invalid_request', `invalid ${what}: ${list}`, { details: { fields } });
 }
 
+/**
+ * What Node's HTTP parser refuses never reaches a route: a request line or headers over the size limit
+ * (431), a malformed request (400), a request too slow to arrive (408). Fastify answers those with a shape
+ * of its own; this answers them in ours. The URL is not known here, so the body carries `param` too and
+ * fits OpenAI's shape as well as the native one.
+ */
+export function clientErrorResponse(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const message =
+    status === 431 ? 'the request line or headers are too large' : status === 408 ? 'the request did not arrive in time' : 'the request is not valid HTTP';
+  const body = JSON.stringify({ error: { type: 'invalid_request_error', code: 'invalid_request', message, param: null } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
+
 export const errorsPlugin = fp(
   async function errors(app: FastifyInstance) {
+    // Fastify's own clientError listener (set up in its constructor) answers in its shape; ours replaces it.
+    if (app.server) {
+      app.server.removeAllListeners('clientError');
+      app.server.on('clientError', clientErrorResponse);
+    }
     app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
     app.setNotFoundHandler((request, reply) => {
       const path = request.url.split('?')[0];

@@ -102,3 +102,27 @@ describe('grammar and schema requests against a real server', () => {
     await expectHealthy();
   }, 900_000);
 });
+
+// Found by scripts/fuzz-grammar.ts: a grammar no token of the vocabulary satisfies (a token id past its
+// end) failed in the native sampler with a code outside the catalog, answered as 500 native_error.
+describe('a grammar the vocabulary cannot satisfy', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(() => server.close());
+
+  it('answers 400 grammar_error, not 500, and the backend still answers', async () => {
+    const headers = { ...AUTH, 'content-type': 'application/json' };
+    const r = await fetch(`${server.url}/api/llm/chat`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ messages, params: { grammar: 'root ::= <[999999999]>', maxTokens: 4 } }),
+    });
+    const body = (await r.json()) as { error: { type: string; code: string } };
+    expect(r.status).toBe(400);
+    expect(body.error).toMatchObject({ type: 'invalid_request_error', code: 'grammar_error' });
+    const health = await fetch(`${server.url}/health`);
+    expect(health.status).toBe(200);
+  });
+});

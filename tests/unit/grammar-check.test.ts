@@ -7,6 +7,7 @@ import { jsonSchemaToGrammar } from '../../src/engine/index.js';
 import {
   checkGrammar,
   checkJsonSchema,
+  MAX_GRAMMAR_ALTERNATIVES,
   MAX_GRAMMAR_BYTES,
   MAX_GRAMMAR_NESTING,
   MAX_SCHEMA_DEPTH,
@@ -286,5 +287,31 @@ describe('where grammars and schemas enter', () => {
       response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'integer', minimum: 3, maximum: 3 } } },
     });
     expect(ok.success).toBe(true);
+  });
+});
+
+// Found by scripts/fuzz-grammar.ts: a grammar of 5000 alternatives ("0" | "1" | … ) held a sequence for
+// 190 s for an 8-token reply, a 1000-value enum over 60 s for 6 tokens; the queue behind them waited.
+describe('alternatives (fuzzer findings)', () => {
+  const alternation = (n: number) => Array.from({ length: n }, (_, i) => `"${i}"`).join(' | ');
+
+  it('refuses more than MAX_GRAMMAR_ALTERNATIVES alternatives in one rule or group, counted per rule', () => {
+    expect(() => checkGrammar(`root ::= ${alternation(MAX_GRAMMAR_ALTERNATIVES)}`)).not.toThrow();
+    expect(errorOf(() => checkGrammar(`root ::= ${alternation(MAX_GRAMMAR_ALTERNATIVES + 1)}`)).message).toMatch(
+      new RegExp(`more than ${MAX_GRAMMAR_ALTERNATIVES} alternatives in one rule`),
+    );
+    expect(errorOf(() => checkGrammar(`root ::= "x" (${alternation(MAX_GRAMMAR_ALTERNATIVES + 1)})`)).message).toMatch(/in one group/);
+    // Each rule and each group has its own count; '|' inside literals, classes and comments is no alternative.
+    expect(() => checkGrammar(`root ::= a | b\na ::= ${alternation(200)}\nb ::= (${alternation(200)}) | "z"`)).not.toThrow();
+    expect(() => checkGrammar(`root ::= "${'|'.repeat(2000)}" [|] # ${'|'.repeat(2000)}\n`)).not.toThrow();
+  });
+
+  it('refuses an enum or anyOf/oneOf with more values than a grammar may have alternatives', () => {
+    const values = (n: number) => Array.from({ length: n }, (_, i) => `v${i}`);
+    expect(() => checkJsonSchema({ enum: values(MAX_GRAMMAR_ALTERNATIVES) })).not.toThrow();
+    expect(errorOf(() => checkJsonSchema({ type: 'object', properties: { a: { enum: values(1000) } } })).message).toMatch(
+      /^properties\.a: enum has 1000 values, over the limit/,
+    );
+    expect(errorOf(() => checkJsonSchema({ anyOf: values(MAX_GRAMMAR_ALTERNATIVES + 1).map((v) => ({ const: v })) })).message).toMatch(/^anyOf: anyOf has/);
   });
 });

@@ -1,6 +1,6 @@
 // <wf-settings-view>: appearance (theme), chat defaults (system prompt, temperature, reply length), the
-// service (version, engine, memory, scheduler), start-up (load the last used model) and signing out (this
-// browser, or every browser: a new session secret).
+// service (version, engine, memory, scheduler), start-up (load the last used model), conversation memory on
+// disk (prompt-cache-settings.ts) and signing out (this browser, or every browser: a new session secret).
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
 import { ApiError, signOut } from '../api/client.js';
 import type { SystemResponse } from '../api/types.js';
@@ -8,6 +8,7 @@ import { askConfirm } from '../shared/confirm-dialog.js';
 import { DEFAULT_CHAT_SETTINGS, StoreController, api, endSession, notify, reportError, setChatSettings, setTheme, type ThemeChoice } from '../store.js';
 import { formatBytes } from '../shared/format.js';
 import { baseStyles } from '../shared/styles.js';
+import './prompt-cache-settings.js';
 
 export class SettingsView extends LitElement {
   static override properties: PropertyDeclarations = {
@@ -192,6 +193,7 @@ export class SettingsView extends LitElement {
             <p class="small muted">Last used: ${this._backend.lastModel ?? 'none yet'}</p>
           </section>`
         : nothing}
+      <wf-prompt-cache-settings ?active=${this.active}></wf-prompt-cache-settings>
       ${s.desktop
         ? nothing
         : html`<section class="card stack" aria-labelledby="session-title">

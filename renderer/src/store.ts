@@ -37,6 +37,8 @@ export interface Notice {
   id: number;
   kind: 'info' | 'success' | 'error';
   text: string;
+  /** A button on the notice (Undo). */
+  action?: { label: string; run: () => void };
 }
 
 export interface State {
@@ -240,9 +242,24 @@ export function forgetThinking(conversationId: string | null): void {
 
 let noticeSeq = 0;
 export function notify(kind: Notice['kind'], text: string, timeoutMs = kind === 'error' ? 8000 : 3000): void {
-  const notice: Notice = { id: ++noticeSeq, kind, text };
-  set({ notices: [...state.notices, notice].slice(-3) });
+  pushNotice({ id: ++noticeSeq, kind, text }, timeoutMs);
+}
+
+/** A notice with a button (Undo); its id, for dismissNotice. */
+export function notifyWithAction(kind: Notice['kind'], text: string, timeoutMs: number, action: NonNullable<Notice['action']>): number {
+  return pushNotice({ id: ++noticeSeq, kind, text, action }, timeoutMs);
+}
+
+function pushNotice(notice: Notice, timeoutMs: number): number {
+  const notices = [...state.notices, notice];
+  // At most three: the oldest goes, but one with an action (an Undo still open) only when all have one.
+  while (notices.length > 3) {
+    const plain = notices.findIndex((n) => !n.action);
+    notices.splice(plain >= 0 ? plain : 0, 1);
+  }
+  set({ notices });
   if (timeoutMs > 0) setTimeout(() => dismissNotice(notice.id), timeoutMs);
+  return notice.id;
 }
 
 export function dismissNotice(id: number): void {

@@ -335,6 +335,7 @@ export class AppShell extends LitElement {
       ${s.notices.map(
         (n) => html`<div class="notice ${n.kind}" role=${n.kind === 'error' ? 'alert' : nothing}>
           <p>${n.text}</p>
+          ${n.action ? html`<button class="notice-action" @click=${n.action.run}>${n.action.label}</button>` : nothing}
           <button class="ghost" aria-label="Dismiss notice" @click=${() => dismissNotice(n.id)}>✕</button>
         </div>`,
       )}

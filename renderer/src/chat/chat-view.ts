@@ -1,22 +1,25 @@
 // <wf-chat-view>: the chat. Streams replies over the WebSocket protocol (reasoning/token → done | error), shows
 // a thinking model's thinking apart from the answer, renders the answer as markdown while it arrives, and
 // offers stop, regenerate and copy. Conversations are saved through the conversations routes when the
-// backend has them (list, search, open, delete); otherwise they live in this window. Tool calls of the
+// backend has them (list, search, open, delete with a few seconds to undo); otherwise they live in this
+// window. A reply stays with its own conversation (live-chat.ts): it keeps streaming and is saved there
+// when the user starts a new chat or opens another, and shows again where they come back. Tool calls of the
 // assistant (when the backend runs tools) appear as cards with Allow/Deny. Thinking (on/off, budget) is set
 // per chat in the header and sent with every request.
 import { LitElement, css, html, type PropertyDeclarations } from 'lit';
-import type { StreamHandle } from '../api/chat-socket.js';
 import { newId } from '../api/chat-socket.js';
-import type { ChatMessage, ThinkingOptions } from '../api/types.js';
+import type { ThinkingOptions } from '../api/types.js';
 import { ApiError } from '../api/client.js';
 import { DEFAULT_CHAT_SETTINGS, StoreController, api, forgetThinking, moveThinking, reportError, setThinking, thinkingFor, type ThinkingSetting } from '../store.js';
 import { baseStyles } from '../shared/styles.js';
+import { deleteWithUndo } from '../shared/undo.js';
 import { AgentTurn } from './agent-turn.js';
 import { explainError, thinkingToSave, type ChatItem, type MessageItem, type ToolItem } from './chat-items.js';
 import type { ChatHeader } from './chat-header.js';
 import type { ChatLog } from './chat-log.js';
 import type { Composer } from './composer.js';
 import { ConversationSource, titleFrom, type ConversationSummary } from './conversations.js';
+import { LiveChat, RunningChats } from './live-chat.js';
 import { FrameBatch, streamReply } from './stream-turn.js';
 import { ToolRunner } from './tool-runner.js';
 import './chat-header.js';
@@ -41,6 +44,7 @@ export class ChatView extends LitElement {
     _query: { state: true },
     _persistent: { state: true },
     _toolsAvailable: { state: true },
+    _replying: { state: true },
   };
 
   compact = false;
@@ -51,13 +55,19 @@ export class ChatView extends LitElement {
   _query = '';
   _persistent = false;
   _toolsAvailable = false;
+  /** Saved conversations with a reply in flight (marked in the list). */
+  _replying: string[] = [];
 
   readonly #store = new StoreController(this);
-  #handle: StreamHandle | null = null;
   #source: ConversationSource | null = null;
   #tools: ToolRunner | null = null;
-  /** Bumped when another conversation is shown: a turn still finishing then saves into its own conversation only. */
-  #epoch = 0;
+  /** The chat shown; `_items`, `_busy` and `_activeId` mirror it. */
+  #chat = new LiveChat();
+  readonly #running = new RunningChats();
+  /** Conversations deleted but still undoable: kept out of the list. */
+  readonly #deleting = new Set<string>();
+  /** Bumped by every open or new chat, so that a slow open does not replace a later choice. */
+  #opening = 0;
 
   static override styles = [
     baseStyles,
@@ -112,7 +122,7 @@ export class ChatView extends LitElement {
 
   override disconnectedCallback(): void {
     window.removeEventListener('wf-quick-ask', this.#onQuickAsk as EventListener);
-    this.#handle?.cancel();
+    this.#running.cancelAll();
     super.disconnectedCallback();
   }
 
@@ -149,34 +159,52 @@ export class ChatView extends LitElement {
   async #refreshList(): Promise<void> {
     if (!this.#source) return;
     try {
-      this._conversations = this._query ? await this.#source.search(this._query) : await this.#source.list();
+      const list = this._query ? await this.#source.search(this._query) : await this.#source.list();
+      this._conversations = list.filter((c) => !this.#deleting.has(c.id));
     } catch (err) {
       reportError(err, 'Could not load conversations');
     }
   }
 
-  /** The transcript as protocol messages (system prompt first; failed or empty replies left out). */
-  #history(): ChatMessage[] {
-    const sys = this.#store.state.chat.systemPrompt.trim();
-    const msgs: ChatMessage[] = sys ? [{ role: 'system', content: sys }] : [];
-    for (const it of this._items) {
-      if (it.kind !== 'message') continue;
-      // Thinking is not sent back: templates drop earlier turns' thinking anyway.
-      if (it.role === 'assistant' && (it.error || !it.content)) continue;
-      msgs.push({ role: it.role, content: it.content });
+  /** Shows a chat: its items, whether it is replying, its id. */
+  #show(chat: LiveChat): void {
+    this.#chat = chat;
+    this._items = chat.items;
+    this._busy = chat.busy;
+    this._activeId = chat.id;
+    this.#log()?.stick();
+  }
+
+  /** Replaces a chat's items; re-renders if it is the one shown. */
+  #setItems(chat: LiveChat, items: ChatItem[]): void {
+    chat.items = items;
+    if (chat === this.#chat) this._items = items;
+  }
+
+  #setBusy(chat: LiveChat, busy: boolean): void {
+    chat.busy = busy;
+    if (busy) this.#running.add(chat);
+    else {
+      chat.handle = null;
+      this.#running.delete(chat);
     }
-    return msgs;
+    if (chat === this.#chat) this._busy = busy;
+    this._replying = this.#running.ids();
   }
 
-  #update(item: MessageItem, patch: Partial<MessageItem>): void {
+  #update(chat: LiveChat, item: MessageItem, patch: Partial<MessageItem>): void {
     Object.assign(item, patch);
-    this._items = [...this._items];
+    this.#setItems(chat, [...chat.items]);
   }
 
-  /** The shown conversation got its id from a save (or a new one): its thinking setting goes with it. */
-  #adopt(id: string | null): void {
-    moveThinking(this._activeId, id);
-    this._activeId = id;
+  /** A chat got its id from a save (or a new one): its thinking setting goes with it. */
+  #adopt(chat: LiveChat, id: string | null): void {
+    if (chat === this.#chat) {
+      moveThinking(chat.id, id);
+      this._activeId = id;
+    }
+    chat.id = id;
+    this._replying = this.#running.ids();
   }
 
   #log(): ChatLog | null {
@@ -184,10 +212,11 @@ export class ChatView extends LitElement {
   }
 
   /** Streamed text re-renders at most once per animation frame (long replies re-parse markdown). */
-  readonly #frames = new FrameBatch(() => (this._items = [...this._items]));
+  readonly #frames = new FrameBatch(() => (this._items = [...this.#chat.items]));
 
-  #touch(): void {
-    this.#frames.request();
+  /** Streamed text arrived in `chat`: re-rendered soon if it is the one shown. */
+  #touch(chat: LiveChat): void {
+    if (chat === this.#chat) this.#frames.request();
   }
 
   /** Whether this turn goes through the backend's tool-using agent. */
@@ -196,14 +225,14 @@ export class ChatView extends LitElement {
   }
 
   async #send(text: string): Promise<void> {
-    if (this._busy) return;
-    this._busy = true;
-    const epoch = this.#epoch;
+    const chat = this.#chat;
+    if (chat.busy) return;
+    this.#setBusy(chat, true);
     const user: MessageItem = { kind: 'message', key: newId('m'), role: 'user', content: text };
-    this._items = [...this._items, user];
+    this.#setItems(chat, [...chat.items, user]);
     this.#log()?.stick();
     const agent = await this.#agentMode();
-    let conversation = this._activeId;
+    let conversation = chat.id;
     try {
       if (agent) {
         // The agent saves the turn itself; a new conversation is created first so its id is known.
@@ -212,77 +241,70 @@ export class ChatView extends LitElement {
           void this.#refreshList();
         }
       } else {
-        conversation = await this.#source!.append(conversation, { role: 'user', content: text }, this._items);
+        conversation = await this.#source!.append(conversation, { role: 'user', content: text }, chat.items);
       }
     } catch (err) {
       reportError(err, 'Could not save the message');
     }
-    if (epoch !== this.#epoch) {
-      this._busy = false;
-      return; // the user moved to another conversation meanwhile
-    }
-    this.#adopt(conversation);
-    await (agent ? this.#generateWithTools(text) : this.#generate());
+    // The reply goes on even if the user moved to another chat meanwhile: it belongs to this one.
+    const created = conversation !== chat.id;
+    this.#adopt(chat, conversation);
+    if (created) void this.#refreshList(); // listed (and marked as replying) from now on
+    await (agent ? this.#generateWithTools(chat, text) : this.#generate(chat));
     void this.#refreshList();
   }
 
-  #newReply(): MessageItem {
+  #newReply(chat: LiveChat): MessageItem {
     const reply: MessageItem = { kind: 'message', key: newId('m'), role: 'assistant', content: '', streaming: true };
-    this._items = [...this._items, reply];
-    this._busy = true;
-    this.#log()?.stick();
+    this.#setItems(chat, [...chat.items, reply]);
+    this.#setBusy(chat, true);
+    if (chat === this.#chat) this.#log()?.stick();
     return reply;
   }
 
-  /** A plain reply over the WebSocket stream. */
-  async #generate(): Promise<void> {
+  /** A plain reply over the WebSocket stream, saved into `chat`'s conversation when it ends. */
+  async #generate(chat: LiveChat): Promise<void> {
     const settings = this.#store.state.chat;
-    const messages = this.#history();
-    const epoch = this.#epoch;
-    let conversation = this._activeId;
-    const thinking = thinkingRequest(thinkingFor(conversation));
-    const reply = this.#newReply();
+    const messages = chat.history(settings.systemPrompt);
+    const thinking = thinkingRequest(thinkingFor(chat.id));
+    const reply = this.#newReply(chat);
     // The conversation id lets the backend drop the chat's saved KV state when the chat is deleted.
-    const request = { messages, params: { temperature: settings.temperature, maxTokens: settings.maxTokens }, thinking, ...(conversation ? { conversationId: conversation } : {}) };
+    const request = { messages, params: { temperature: settings.temperature, maxTokens: settings.maxTokens }, thinking, ...(chat.id ? { conversationId: chat.id } : {}) };
     await streamReply(request, reply, {
-      touch: () => this.#touch(),
-      changed: () => (this._items = [...this._items]),
-      setHandle: (h) => (this.#handle = h),
+      touch: () => this.#touch(chat),
+      changed: () => this.#setItems(chat, [...chat.items]),
+      setHandle: (h) => (chat.handle = h),
     });
     // A reply that only thought (stopped, or out of tokens before the answer) is kept for its thinking.
-    if ((reply.content || reply.reasoning) && !reply.error) {
+    if ((reply.content || reply.reasoning) && !reply.error && !chat.deleted) {
       try {
-        const items = epoch === this.#epoch ? this._items : [];
-        conversation = await this.#source!.append(conversation, { role: 'assistant', content: reply.content, ...thinkingToSave(reply) }, items);
-        if (epoch === this.#epoch) this.#adopt(conversation);
+        this.#adopt(chat, await this.#source!.append(chat.id, { role: 'assistant', content: reply.content, ...thinkingToSave(reply) }, chat.items));
       } catch (err) {
         reportError(err, 'Could not save the reply');
       }
     }
     // Busy until the reply is saved, so a regenerate cannot race the save.
-    this._busy = false;
+    this.#setBusy(chat, false);
     void this.#refreshList();
   }
 
-  /** A turn through the backend's tool-using agent: its events drive the reply's thinking and text and the tool cards. */
-  async #generateWithTools(message: string): Promise<void> {
+  /** A turn through the backend's tool-using agent (which saves it): its events drive the reply's thinking and text and the tool cards. */
+  async #generateWithTools(chat: LiveChat, message: string): Promise<void> {
     const settings = this.#store.state.chat;
-    const epoch = this.#epoch;
-    const conversation = this._activeId;
-    const thinking = thinkingRequest(thinkingFor(conversation));
-    const reply = this.#newReply();
+    const thinking = thinkingRequest(thinkingFor(chat.id));
+    const reply = this.#newReply(chat);
     const controller = new AbortController();
-    this.#handle = { id: reply.key, cancel: () => controller.abort() };
+    chat.handle = { id: reply.key, cancel: () => controller.abort() };
     const view = this;
     const turn = new AgentTurn(
       {
         get items() {
-          return view._items;
+          return chat.items;
         },
         set items(items: ChatItem[]) {
-          view._items = items;
+          view.#setItems(chat, items);
         },
-        touch: () => this.#touch(),
+        touch: () => this.#touch(chat),
       },
       reply,
     );
@@ -291,7 +313,7 @@ export class ChatView extends LitElement {
       await this.#tools!.run(
         {
           message,
-          conversationId: conversation,
+          conversationId: chat.id,
           ...(custom ? { systemPrompt: custom } : {}),
           params: { temperature: settings.temperature, maxTokens: settings.maxTokens },
           thinking,
@@ -300,86 +322,106 @@ export class ChatView extends LitElement {
         controller.signal,
       );
     } catch (err) {
-      if ((err as Error).name === 'AbortError') this.#update(reply, { stopReason: 'aborted' });
-      else this.#update(reply, { error: err instanceof ApiError ? explainError(err.code, err.message) : (err as Error).message });
+      if ((err as Error).name === 'AbortError') this.#update(chat, reply, { stopReason: 'aborted' });
+      else this.#update(chat, reply, { error: err instanceof ApiError ? explainError(err.code, err.message) : (err as Error).message });
     }
-    if (turn.conversationId && epoch === this.#epoch) this.#adopt(turn.conversationId);
+    if (turn.conversationId) this.#adopt(chat, turn.conversationId);
     turn.finish();
-    this._busy = false;
-    this.#handle = null;
+    this.#setBusy(chat, false);
   }
 
   #stop(): void {
-    this.#handle?.cancel();
+    this.#chat.handle?.cancel();
   }
 
   async #regenerate(): Promise<void> {
-    const lastUser = this._items.findLastIndex((i) => i.kind === 'message' && i.role === 'user');
-    if (this._busy || lastUser < 0) return;
-    this._busy = true;
-    const epoch = this.#epoch;
-    const userText = (this._items[lastUser] as MessageItem).content;
+    const chat = this.#chat;
+    const lastUser = chat.items.findLastIndex((i) => i.kind === 'message' && i.role === 'user');
+    if (chat.busy || lastUser < 0) return;
+    this.#setBusy(chat, true);
+    const userText = (chat.items[lastUser] as MessageItem).content;
     // Everything after the last question (its reply and tool cards) goes.
-    this._items = this._items.slice(0, lastUser + 1);
+    this.#setItems(chat, chat.items.slice(0, lastUser + 1));
     const agent = await this.#agentMode();
     try {
-      if (agent) this.#adopt(await this.#source!.truncateBeforeLastUser(this._activeId));
-      else this.#adopt(await this.#source!.dropLastReply(this._activeId, this._items));
+      if (agent) this.#adopt(chat, await this.#source!.truncateBeforeLastUser(chat.id));
+      else this.#adopt(chat, await this.#source!.dropLastReply(chat.id, chat.items));
     } catch (err) {
       reportError(err, 'Could not update the saved conversation');
     }
-    if (epoch !== this.#epoch) {
-      this._busy = false;
-      return;
-    }
-    await (agent ? this.#generateWithTools(userText) : this.#generate());
+    await (agent ? this.#generateWithTools(chat, userText) : this.#generate(chat));
     void this.#refreshList();
   }
 
   async #confirmTool(id: string, allow: boolean): Promise<void> {
-    const card = this._items.find((i): i is ToolItem => i.kind === 'tool' && i.call.id === id);
+    const chat = this.#chat;
+    const card = chat.items.find((i): i is ToolItem => i.kind === 'tool' && i.call.id === id);
     try {
       await this.#tools!.decide(id, allow);
       if (card && card.call.status === 'pending') {
         card.call = { ...card.call, status: allow ? 'approved' : 'denied' };
-        this._items = [...this._items];
+        this.#setItems(chat, [...chat.items]);
       }
     } catch (err) {
       reportError(err, allow ? 'Could not run the tool' : 'Could not deny the tool call');
     }
   }
 
+  /** A new, empty chat; a reply still streaming in the one shown goes on in its own conversation. */
   #newConversation(): void {
-    this.#epoch++;
-    if (this._busy) this.#stop();
-    this._items = [];
-    this._activeId = null;
+    this.#opening++;
+    this.#show(new LiveChat());
     forgetThinking(null); // a new chat starts from the default
     this.renderRoot.querySelector<Composer>('wf-composer')?.focus();
   }
 
   async #open(id: string): Promise<void> {
-    this.#epoch++;
-    if (this._busy) this.#stop();
+    const seq = ++this.#opening;
+    // A chat with a reply in flight is shown as it is, still streaming.
+    const running = this.#running.byId(id);
+    if (running) return this.#show(running);
     try {
       const items = await this.#source!.open(id);
-      this._items = items;
-      this._activeId = id;
-      this.#log()?.stick();
+      if (seq !== this.#opening) return;
+      this.#show(this.#running.byId(id) ?? new LiveChat(id, items));
     } catch (err) {
       reportError(err, 'Could not open the conversation');
     }
   }
 
-  async #delete(id: string): Promise<void> {
-    try {
-      await this.#source!.remove(id);
-      forgetThinking(id);
-      if (this._activeId === id) this.#newConversation();
-      await this.#refreshList();
-    } catch (err) {
-      reportError(err, 'Could not delete the conversation');
-    }
+  /** Deletes after a few seconds unless undone (a single click or Tab+Enter must not lose a chat). */
+  #delete(id: string): void {
+    const title = this._conversations.find((c) => c.id === id)?.title ?? 'the conversation';
+    let placeholder: LiveChat | null = null;
+    deleteWithUndo({
+      message: `Deleted "${title}".`,
+      failure: 'Could not delete the conversation',
+      hide: () => {
+        this.#deleting.add(id);
+        this._conversations = this._conversations.filter((c) => c.id !== id);
+        if (this._activeId === id) {
+          this.#newConversation();
+          placeholder = this.#chat;
+        }
+      },
+      restore: () => {
+        this.#deleting.delete(id);
+        void this.#refreshList();
+        // Back where the user was, unless they went on to something else meanwhile.
+        if (placeholder && this.#chat === placeholder && placeholder.items.length === 0) void this.#open(id);
+      },
+      commit: async () => {
+        const running = this.#running.byId(id);
+        if (running) {
+          running.deleted = true;
+          running.handle?.cancel();
+        }
+        await this.#source!.remove(id);
+        this.#deleting.delete(id);
+        forgetThinking(id);
+        await this.#refreshList();
+      },
+    });
   }
 
   override render() {
@@ -390,10 +432,11 @@ export class ChatView extends LitElement {
           .conversations=${this._conversations}
           .activeId=${this._activeId}
           .query=${this._query}
+          .replying=${this._replying}
           ?persistent=${this._persistent}
           @new-conversation=${this.#newConversation}
           @select-conversation=${(e: CustomEvent<{ id: string }>) => void this.#open(e.detail.id)}
-          @delete-conversation=${(e: CustomEvent<{ id: string }>) => void this.#delete(e.detail.id)}
+          @delete-conversation=${(e: CustomEvent<{ id: string }>) => this.#delete(e.detail.id)}
           @search=${(e: CustomEvent<{ query: string }>) => {
             this._query = e.detail.query;
             void this.#refreshList();

@@ -1,6 +1,6 @@
 // <wf-conversation-list>: saved conversations with search. Properties: `conversations`
 // ([{ id, title, updatedAt, snippet? }]), `activeId`, `query`, `persistent` (false: conversations live only
-// in this window). Events: `select-conversation` ({ id }), `new-conversation`, `search` ({ query }),
+// in this window), `replying` (ids of conversations with a reply in flight). Events: `select-conversation` ({ id }), `new-conversation`, `search` ({ query }),
 // `delete-conversation` ({ id }).
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
 import { baseStyles } from '../shared/styles.js';
@@ -19,12 +19,14 @@ export class ConversationList extends LitElement {
     activeId: { type: String, attribute: 'active-id' },
     query: { type: String },
     persistent: { type: Boolean },
+    replying: { attribute: false },
   };
 
   conversations: ConversationItem[] = [];
   activeId: string | null = null;
   query = '';
   persistent = false;
+  replying: string[] = [];
   #debounce: ReturnType<typeof setTimeout> | null = null;
 
   static override styles = [
@@ -114,7 +116,11 @@ export class ConversationList extends LitElement {
           (c) => html`<li aria-current=${c.id === this.activeId ? 'true' : 'false'}>
             <button class="open" @click=${() => this.#emit('select-conversation', { id: c.id })} aria-label="Open conversation ${c.title}">
               <span class="title">${c.title || 'Untitled'}</span>
-              ${c.snippet ? html`<span class="snippet">${c.snippet}</span>` : html`<span class="meta">${formatDateTime(c.updatedAt)}</span>`}
+              ${this.replying.includes(c.id)
+                ? html`<span class="meta" data-testid="replying">Replying…</span>`
+                : c.snippet
+                  ? html`<span class="snippet">${c.snippet}</span>`
+                  : html`<span class="meta">${formatDateTime(c.updatedAt)}</span>`}
             </button>
             <button class="ghost del" aria-label="Delete conversation ${c.title}" @click=${() => this.#emit('delete-conversation', { id: c.id })}>✕</button>
           </li>`,

@@ -5,6 +5,7 @@
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
 import { ApiError } from '../api/client.js';
 import { api, notify, reportError } from '../store.js';
+import { askConfirm } from '../shared/confirm-dialog.js';
 import { formatDuration } from '../shared/format.js';
 import { mediaUrl } from '../shared/media-auth.js';
 import { baseStyles } from '../shared/styles.js';
@@ -215,6 +216,8 @@ export class MusicView extends LitElement {
   }
 
   async #removeFolder(f: LibraryFolder): Promise<void> {
+    // The files stay on disk, but the folder's tracks leave the library and the queue.
+    if (!(await askConfirm({ title: 'Remove folder', message: `Remove ${f.path} and its tracks from the library? The files themselves are not deleted.`, confirmLabel: 'Remove', danger: true }))) return;
     try {
       await api().delete(`/api/music/folders/${f.id}`);
       await this.refresh();

@@ -249,6 +249,7 @@ export class TimeView extends LitElement {
   }
 
   async #deleteReminder(r: Reminder): Promise<void> {
+    if (!(await askConfirm({ title: 'Delete reminder', message: `Delete the reminder "${r.message}"?`, confirmLabel: 'Delete', danger: true }))) return;
     try {
       await api().delete(`/api/time/reminders/${r.id}`);
       await this.refresh();

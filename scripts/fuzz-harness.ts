@@ -9,7 +9,7 @@
 // with a string `code` (OpenAI's shape on /v1); SSE error events likewise; every request answered within
 // the limit; the process alive and /health answering after every batch.
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -537,9 +537,11 @@ async function serverMain(): Promise<void> {
   const { rendererRoutes, LoginCodes } = await import('../src/server/routes/renderer.js');
   const { createToolServices } = await import('../src/tools/index.js');
   const { createLogger } = await import('../src/logging/index.js');
-  const { DEFAULT_MODELS_DIR, SYNTHETIC_FILES } = await import('../src/gguf/index.js');
+  const { DEFAULT_MODELS_DIR, SYNTHETIC_FILES, generateTestModels } = await import('../src/gguf/index.js');
 
   const model = opts.model ?? join(DEFAULT_MODELS_DIR, SYNTHETIC_FILES.tiny);
+  // A fresh clone has no test models until `npm run models` or the test suite has made them.
+  if (!opts.model && !existsSync(model)) await generateTestModels({ outDir: DEFAULT_MODELS_DIR, only: 'tiny' });
   const modelsDir = join(opts.dataDir, 'models');
   const musicDir = join(opts.dataDir, 'music');
   mkdirSync(modelsDir, { recursive: true });

@@ -602,6 +602,8 @@ function wsCase(r: Random, index: number, route: RouteInfo, auth: Auth, env: { b
         break;
     }
   }
+  // A mutation can grow a message past the limit too (an array repeated 20 000 times).
+  oversized ||= messages.some((m) => Buffer.byteLength(m.data) > env.bodyLimit);
   return { index, kind: 'ws', label: labels.join(', '), route, spec: { path, headers, ...(protocols ? { protocols } : {}), messages, expectRefused, oversized } };
 }
 

@@ -127,6 +127,8 @@ interface Turn {
   content: string;
   promptTokens: number;
   cachedTokens: number | null;
+  /** Prompt processing as the server timed it. */
+  serverPromptMs: number | null;
 }
 
 type Msg = { role: string; content: string };
@@ -143,6 +145,7 @@ async function send(s: Server, messages: Msg[], extra: Record<string, unknown> =
   let content = '';
   let promptTokens = 0;
   let cachedTokens: number | null = null;
+  let serverPromptMs: number | null = null;
   let buf = '';
   const decoder = new TextDecoder();
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -155,20 +158,21 @@ async function send(s: Server, messages: Msg[], extra: Record<string, unknown> =
       const json = JSON.parse(data) as {
         choices?: { delta?: { content?: string; reasoning_content?: string; tool_calls?: unknown } }[];
         usage?: { prompt_tokens: number; prompt_tokens_details?: { cached_tokens?: number } };
-        timings?: { cache_n?: number };
+        timings?: { cache_n?: number; promptMs?: number; prompt_ms?: number };
       };
       const d = json.choices?.[0]?.delta;
       if (d && (d.content || d.reasoning_content || d.tool_calls)) {
         if (!first) first = performance.now();
         content += d.content ?? '';
       }
+      if (json.timings) serverPromptMs = json.timings.promptMs ?? json.timings.prompt_ms ?? null;
       if (json.usage) {
         promptTokens = json.usage.prompt_tokens;
         cachedTokens = json.usage.prompt_tokens_details?.cached_tokens ?? json.timings?.cache_n ?? null;
       }
     }
   }
-  return { ttftMs: first - t0, content, promptTokens, cachedTokens };
+  return { ttftMs: first - t0, content, promptTokens, cachedTokens, serverPromptMs };
 }
 
 interface Result {
@@ -180,48 +184,62 @@ interface Result {
   sharedWithout: Turn;
 }
 
-async function measure(s: Server): Promise<Result> {
-  console.error(`${s.name}: starting`);
-  await s.start();
-  // Warm-up: the first request of a process pays one-time costs.
-  await send(s, [{ role: 'user', content: message(999) }]);
-  const history: Msg[] = [];
-  const turns: Turn[] = [];
-  for (let t = 1; t <= TURNS; t++) {
-    history.push({ role: 'user', content: message(t) });
-    const r = await send(s, history);
-    history.push({ role: 'assistant', content: r.content });
-    turns.push(r);
-    console.error(`${s.name}: turn ${t}: ${r.ttftMs.toFixed(0)} ms to first token, ${r.promptTokens} prompt tokens (${r.cachedTokens ?? '?'} cached)`);
+// The servers run side by side and take turns request by request (an idle one waits on a condition
+// variable and takes no CPU), so a slow minute on a shared machine lands on all of them alike.
+async function measureAll(servers: Server[]): Promise<Result[]> {
+  for (const s of servers) {
+    console.error(`${s.name}: starting`);
+    await s.start();
+    await send(s, [{ role: 'user', content: message(999) }]); // the first request of a process pays one-time costs
   }
-  await s.stop();
-  await s.start();
-  history.push({ role: 'user', content: message(TURNS + 1) });
-  const resume = await send(s, history);
-  const fresh = await send(s, [{ role: 'user', content: message(500) }]);
-  console.error(`${s.name}: after a restart: next message ${resume.ttftMs.toFixed(0)} ms (${resume.promptTokens} tokens, ${resume.cachedTokens ?? '?'} cached), fresh chat ${fresh.ttftMs.toFixed(0)} ms`);
-
+  const results = servers.map((s) => ({ name: s.name, history: [] as Msg[], turns: [] as Turn[] }));
+  for (let t = 1; t <= TURNS; t++) {
+    for (const [i, s] of servers.entries()) {
+      const r = results[i]!;
+      r.history.push({ role: 'user', content: message(t) });
+      const turn = await send(s, r.history);
+      r.history.push({ role: 'assistant', content: turn.content });
+      r.turns.push(turn);
+      console.error(`${s.name}: turn ${t}: ${turn.ttftMs.toFixed(0)} ms to first token (server: prompt ${turn.serverPromptMs?.toFixed(0) ?? '?'} ms), ${turn.promptTokens} prompt tokens (${turn.cachedTokens ?? '?'} cached)`);
+    }
+  }
+  for (const s of servers) {
+    await s.stop();
+    await s.start();
+  }
+  const out: Result[] = [];
+  const resumes: Turn[] = [];
+  const freshes: Turn[] = [];
+  for (const [i, s] of servers.entries()) {
+    const r = results[i]!;
+    r.history.push({ role: 'user', content: message(TURNS + 1) });
+    resumes.push(await send(s, r.history));
+  }
+  for (const s of servers) freshes.push(await send(s, [{ role: 'user', content: message(500) }]));
   // A new chat with the same system prompt and tools as an earlier one.
   const chat = (n: number) => [{ role: 'system', content: SYSTEM }, { role: 'user', content: message(n) }];
-  await send(s, chat(600), { tools: TOOLS });
-  const sharedWithout = await send(s, chat(601), { tools: TOOLS, cache_prompt: false });
-  const sharedWith = await send(s, chat(602), { tools: TOOLS });
-  console.error(`${s.name}: new chat with shared system prompt and tools: ${sharedWith.ttftMs.toFixed(0)} ms (${sharedWith.cachedTokens ?? '?'} of ${sharedWith.promptTokens} cached); all evaluated: ${sharedWithout.ttftMs.toFixed(0)} ms`);
-  await s.stop();
-  return { name: s.name, turns, resume, fresh, sharedWith, sharedWithout };
+  for (const [i, s] of servers.entries()) {
+    await send(s, chat(600), { tools: TOOLS });
+    const sharedWithout = await send(s, chat(601), { tools: TOOLS, cache_prompt: false });
+    const sharedWith = await send(s, chat(602), { tools: TOOLS });
+    const resume = resumes[i]!;
+    const fresh = freshes[i]!;
+    console.error(`${s.name}: after a restart: next message ${resume.ttftMs.toFixed(0)} ms (${resume.promptTokens} tokens, ${resume.cachedTokens ?? '?'} cached), fresh chat ${fresh.ttftMs.toFixed(0)} ms`);
+    console.error(`${s.name}: new chat with shared system prompt and tools: ${sharedWith.ttftMs.toFixed(0)} ms (${sharedWith.cachedTokens ?? '?'} of ${sharedWith.promptTokens} cached); all evaluated: ${sharedWithout.ttftMs.toFixed(0)} ms`);
+    out.push({ name: s.name, turns: results[i]!.turns, resume, fresh, sharedWith, sharedWithout });
+  }
+  return out;
 }
 
 const modelPath = path.join(DEFAULT_MODELS_DIR, SYNTHETIC_FILES.bench);
 await generateTestModels({ outDir: DEFAULT_MODELS_DIR, only: 'bench', log: (l) => console.error(l) });
 const wanted = values.servers.split(',');
 const servers = [westfall(modelPath), llamaServer(modelPath)].filter((s) => wanted.includes(s.name));
-const results: Result[] = [];
-for (const s of servers) {
-  try {
-    results.push(await measure(s));
-  } finally {
-    await s.stop();
-  }
+let results: Result[];
+try {
+  results = await measureAll(servers);
+} finally {
+  for (const s of servers) await s.stop();
 }
 
 const at = (r: Result, t: number) => r.turns[Math.min(t, r.turns.length) - 1]!;

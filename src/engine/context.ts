@@ -59,8 +59,9 @@ export class Context implements AsyncDisposable {
   #waiting: { prompt: Int32Array; start: (seq: number) => void; gen: Generation }[] = [];
   #onDispose: (ctx: Context) => void;
   #options: ContextOptions;
-  #promptCache: { cache: PromptCache; scope: string } | null = null;
+  #promptCache: { cache: PromptCache; scope: string; saveDelayMs: number } | null = null;
   #pendingSaves = new Set<Promise<void>>();
+  #saveTimers = new Map<number, { timer: NodeJS.Timeout; tag: string | undefined }>();
 
   /** @internal use model.createContext() */
   constructor(model: Model, nativeContext: NativeContext, options: ContextOptions, onDispose: (ctx: Context) => void) {
@@ -154,8 +155,9 @@ export class Context implements AsyncDisposable {
    * Keeps conversation states on disk (prompt-cache.ts): saved after each reply, loaded when a prompt
    * continues a saved state further than any sequence in memory does. Null detaches.
    */
-  attachPromptCache(cache: PromptCache | null): void {
+  attachPromptCache(cache: PromptCache | null, { saveDelayMs = 2000 }: { saveDelayMs?: number } = {}): void {
     if (!cache) {
+      for (const seq of [...this.#saveTimers.keys()]) this.#cancelSave(seq);
       this.#promptCache = null;
       return;
     }
@@ -164,7 +166,7 @@ export class Context implements AsyncDisposable {
     const scope = createHash('sha256')
       .update(JSON.stringify([this.model.info.identity, this.info.contextSizePerSequence, o.typeK ?? 'f16', o.typeV ?? 'f16', o.flashAttention ?? 'auto']))
       .digest('hex');
-    this.#promptCache = { cache, scope };
+    this.#promptCache = { cache, scope, saveDelayMs };
   }
 
   get promptCache(): PromptCache | null {
@@ -179,12 +181,34 @@ export class Context implements AsyncDisposable {
       else pc.cache.recordMiss();
     }
     if (job.prompt.length + result.generatedTokens < pc.cache.minTokens) return;
-    // Queued now, before the sequence can take its next job: the decode thread runs tasks first.
+    // Written once the conversation has been quiet for a moment, not at once: copying and checksumming
+    // tens of megabytes takes CPU from the next turn's prompt (on two cores, turn 20 of a chat went from
+    // 556 to 936 ms to first token when a client answered at once). A person reads the reply first; a
+    // shutdown, a model switch, or another conversation taking the sequence writes it at once.
+    this.#cancelSave(job.seq);
+    const timer = setTimeout(() => this.#saveNow(job.seq), pc.saveDelayMs);
+    timer.unref();
+    this.#saveTimers.set(job.seq, { timer, tag: job.tag });
+  }
+
+  #cancelSave(seq: number): { tag: string | undefined } | undefined {
+    const pending = this.#saveTimers.get(seq);
+    if (!pending) return undefined;
+    clearTimeout(pending.timer);
+    this.#saveTimers.delete(seq);
+    return pending;
+  }
+
+  // Queues the copy of the sequence's state now: the decode thread runs tasks before admitting jobs, so a
+  // generation submitted after this call cannot change what is saved.
+  #saveNow(seq: number): void {
+    const pending = this.#cancelSave(seq);
+    const pc = this.#promptCache;
     const native = this.#native;
-    if (!native) return;
+    if (!pending || !pc || !native) return;
     const saving = native
-      .stateData(job.seq)
-      .then((state) => (state ? pc.cache.save(pc.scope, state.tokens, state.data, job.tag ?? null) : undefined))
+      .stateData(seq)
+      .then((state) => (state ? pc.cache.save(pc.scope, state.tokens, state.data, pending.tag ?? null) : undefined))
       .catch(() => {}) // disposed meanwhile, or a write failure the cache already reported
       .finally(() => this.#pendingSaves.delete(saving));
     this.#pendingSaves.add(saving);
@@ -195,6 +219,7 @@ export class Context implements AsyncDisposable {
    * the last reply before a shutdown or a model switch is not saved (its copy is taken on the decode thread).
    */
   async flushPromptCache(): Promise<void> {
+    for (const seq of [...this.#saveTimers.keys()]) this.#saveNow(seq);
     while (this.#pendingSaves.size > 0) await Promise.all([...this.#pendingSaves]);
     await this.#promptCache?.cache.flush();
   }
@@ -317,6 +342,14 @@ export class Context implements AsyncDisposable {
     const start = (seq: number, throwErrors = false) => {
       if (aborted) return finishAborted();
       const s = this.#sequences[seq]!;
+      // Another conversation takes this sequence: the one it holds is written before it is overwritten.
+      // The next turn of the same conversation saves after it ends instead.
+      if (this.#saveTimers.has(seq)) {
+        let n = 0;
+        while (n < s.tokens.length && n < prompt.length && s.tokens[n] === prompt[n]) n++;
+        if (n < s.tokens.length) this.#saveNow(seq);
+        else this.#cancelSave(seq);
+      }
       s.busy = true;
       const entry = useCache ? this.#diskCandidate(prompt) : null;
       if (!entry) return submit(seq, null, false, throwErrors);
@@ -430,6 +463,7 @@ export class Context implements AsyncDisposable {
     const ctx = this.#native;
     if (!ctx) return;
     this.#native = null;
+    for (const seq of [...this.#saveTimers.keys()]) this.#cancelSave(seq);
     for (const w of this.#waiting.splice(0)) w.gen.fail(new WestfallError('disposed', 'the context was disposed before the generation started'));
     ctx.dispose();
     this.#onDispose(this);

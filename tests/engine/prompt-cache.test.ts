@@ -208,6 +208,30 @@ describe('prompt cache on disk', () => {
   });
 });
 
+describe('when states are written', () => {
+  it('after a quiet moment, or at once when another conversation takes the sequence', async () => {
+    const dir = path.join(root, 'timing');
+    const cache = await openCache(dir);
+    const c = await model.createContext({ contextSize: 512, threads: 2, sequences: 1 });
+    // Never by the timer in this test: a save can only come from the sequence being taken over.
+    c.attachPromptCache(cache, { saveDelayMs: 600_000 });
+    try {
+      const a = await c.generate(first, { ...greedy, cacheTag: 'a' }).result;
+      // The next turn of the same conversation does not write the previous one.
+      await c.generate(first + a.text + ' More.', { ...greedy, cacheTag: 'a' }).result;
+      expect(cache.stats().saves).toBe(0);
+      await c.generate('Something else entirely: a recipe for bread with seeds and honey.', { ...greedy, cacheTag: 'b' }).result;
+      await expect.poll(() => cache.stats().saves).toBe(1);
+      await cache.flush();
+      expect(cache.entries().map((e) => e.tag)).toEqual(['a']);
+      await c.flushPromptCache(); // what shutdown does: b's state too
+      expect(cache.entries().map((e) => e.tag).sort()).toEqual(['a', 'b']);
+    } finally {
+      c.dispose();
+    }
+  });
+});
+
 describe('shared prefix across sequences', () => {
   it('a new chat copies the common prefix from another sequence instead of evaluating it', async () => {
     const c = await model.createContext({ contextSize: 1024, threads: 2, sequences: 2 });

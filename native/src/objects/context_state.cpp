@@ -74,8 +74,10 @@ Napi::Value Context::StateData(const Napi::CallbackInfo& info) {
     return [tokens, data](Napi::Env env) -> Napi::Value {
       Napi::Object o = Napi::Object::New(env);
       o.Set("tokens", ToInt32Array(env, *tokens));
-      // A copy, not an external buffer: Electron's V8 sandbox refuses memory it does not own.
-      o.Set("data", Napi::Buffer<uint8_t>::Copy(env, data->data(), data->size()));
+      // Handed over without a copy where the runtime allows external memory; Electron's V8 sandbox does
+      // not, and there NewOrCopy copies (the vector is then freed right away).
+      auto* owned = new std::vector<uint8_t>(std::move(*data));
+      o.Set("data", Napi::Buffer<uint8_t>::NewOrCopy(env, owned->data(), owned->size(), [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, owned));
       return o;
     };
   });

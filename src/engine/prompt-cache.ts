@@ -82,6 +82,25 @@ function crc(buffers: readonly Uint8Array[]): Promise<number> {
   })();
 }
 
+// One read into a buffer of the file's size: readFile reads a large file in 512 KiB pieces, each a round
+// trip to the thread pool (126 ms for a 36 MB state, against a few ms for the disk cache's copy).
+async function readWhole(file: string): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const buf = Buffer.allocUnsafe(size);
+    let at = 0;
+    while (at < size) {
+      const { bytesRead } = await fh.read(buf, at, size - at, at);
+      if (bytesRead === 0) throw new Error('the file is shorter than it was');
+      at += bytesRead;
+    }
+    return buf;
+  } finally {
+    await fh.close();
+  }
+}
+
 function commonPrefix(a: Int32Array, b: Int32Array): number {
   const n = Math.min(a.length, b.length);
   let i = 0;
@@ -189,7 +208,7 @@ export class PromptCache {
     const started = performance.now();
     let buf: Buffer;
     try {
-      buf = await readFile(entry.file);
+      buf = await readWhole(entry.file);
     } catch (err) {
       await this.#removeBad(entry.file, `saved state ${path.basename(entry.file)} could not be read`, err);
       return null;

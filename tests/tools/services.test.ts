@@ -20,7 +20,9 @@ describe('createToolServices', () => {
   it('opens <dataDir>/westfall.db with migrations, schedules reminders, backs up and closes', async () => {
     const t = tempDir();
     cleanup = t.cleanup;
-    const first = makeServices(t.dir);
+    // Its scheduler stays off: the reminder must fall due while the services are down, whatever the time
+    // the vault's setup takes (it fired during a slow setup on a busy machine and was then not overdue).
+    const first = makeServices(t.dir, { startReminders: false });
     expect(first.databasePath).toBe(join(t.dir, 'westfall.db'));
     first.time.reminders.create({ message: 'Due while down', dueAt: Date.now() + 50 });
     await first.vault.setup('master password');

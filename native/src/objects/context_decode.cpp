@@ -213,6 +213,10 @@ void Context::AdmitPending() {
   std::vector<uint32_t> cancels;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    // A task that arrived after this iteration took its tasks came before any job that arrived with it
+    // (JavaScript queues a sequence's state copy, then the job of the conversation taking it over): the
+    // next iteration runs it first and admits them then.
+    if (!tasks_.empty()) return;
     incoming.swap(pending_);
     cancels.swap(cancel_requests_);
   }

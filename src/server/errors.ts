@@ -6,79 +6,11 @@ import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { z } from 'zod';
-import { ERROR_CODES, WestfallError, isWestfallError } from '../errors.js';
+import { ERROR_CODES, ERROR_HTTP, WestfallError, isWestfallError, type HttpMapping } from '../errors.js';
+
+export { ERROR_HTTP, type HttpMapping };
 import type { ErrorBody, OpenAIErrorBody } from './schemas.js';
 
-export interface HttpMapping {
-  status: number;
-  type: string;
-}
-
-/**
- * HTTP status and error type for each catalog code. Codes not listed map to 500, unless the error carries
- * its own `statusCode` (4xx/5xx), which other areas may use for codes of their own.
- */
-export const ERROR_HTTP: Readonly<Record<string, HttpMapping>> = {
-  // engine
-  model_not_found: { status: 404, type: 'not_found_error' },
-  invalid_model: { status: 422, type: 'invalid_request_error' },
-  context_overflow: { status: 400, type: 'invalid_request_error' },
-  aborted: { status: 499, type: 'invalid_request_error' },
-  disposed: { status: 503, type: 'unavailable_error' },
-  invalid_params: { status: 400, type: 'invalid_request_error' },
-  native_error: { status: 500, type: 'server_error' },
-  // The native sampler found no token the caller's grammar allows (e.g. `<[999999999]>`, a token id past
-  // the vocabulary): the request's fault, found only while generating.
-  grammar_error: { status: 400, type: 'invalid_request_error' },
-  // models (src/models)
-  download_not_found: { status: 502, type: 'upstream_error' },
-  download_failed: { status: 502, type: 'upstream_error' },
-  download_interrupted: { status: 502, type: 'upstream_error' },
-  download_job_not_found: { status: 404, type: 'not_found_error' },
-  download_in_progress: { status: 409, type: 'conflict_error' },
-  download_not_resumable: { status: 409, type: 'conflict_error' },
-  insufficient_disk_space: { status: 507, type: 'server_error' },
-  checksum_mismatch: { status: 422, type: 'invalid_request_error' },
-  checksum_unavailable: { status: 422, type: 'invalid_request_error' },
-  model_exists: { status: 409, type: 'conflict_error' },
-  model_in_use: { status: 409, type: 'conflict_error' },
-  // service
-  invalid_config: { status: 500, type: 'server_error' },
-  invalid_request: { status: 400, type: 'invalid_request_error' },
-  invalid_json: { status: 400, type: 'invalid_request_error' },
-  payload_too_large: { status: 413, type: 'invalid_request_error' },
-  unsupported_media_type: { status: 415, type: 'invalid_request_error' },
-  unauthorized: { status: 401, type: 'authentication_error' },
-  forbidden_host: { status: 403, type: 'permission_error' },
-  forbidden_origin: { status: 403, type: 'permission_error' },
-  not_found: { status: 404, type: 'not_found_error' },
-  queue_full: { status: 429, type: 'rate_limit_error' },
-  model_not_loaded: { status: 503, type: 'unavailable_error' },
-  model_loading: { status: 503, type: 'unavailable_error' },
-  model_load_failed: { status: 503, type: 'unavailable_error' },
-  model_unloaded: { status: 503, type: 'unavailable_error' },
-  shutting_down: { status: 503, type: 'unavailable_error' },
-  internal_error: { status: 500, type: 'server_error' },
-  // personal tools (src/tools)
-  storage_schema_too_new: { status: 500, type: 'server_error' },
-  backup_invalid: { status: 422, type: 'invalid_request_error' },
-  database_in_use: { status: 409, type: 'conflict_error' },
-  restore_failed: { status: 500, type: 'server_error' },
-  conflict: { status: 409, type: 'conflict_error' },
-  csv_invalid: { status: 422, type: 'invalid_request_error' },
-  timer_running: { status: 409, type: 'conflict_error' },
-  timer_not_running: { status: 409, type: 'conflict_error' },
-  vault_not_initialized: { status: 409, type: 'conflict_error' },
-  vault_already_initialized: { status: 409, type: 'conflict_error' },
-  vault_locked: { status: 423, type: 'locked_error' },
-  vault_wrong_password: { status: 403, type: 'permission_error' },
-  vault_weak_password: { status: 400, type: 'invalid_request_error' },
-  vault_tampered: { status: 500, type: 'integrity_error' },
-  path_forbidden: { status: 403, type: 'permission_error' },
-  range_not_satisfiable: { status: 416, type: 'invalid_request_error' },
-  tool_not_found: { status: 404, type: 'not_found_error' },
-  tool_invalid_arguments: { status: 400, type: 'invalid_request_error' },
-};
 
 export interface ErrorInfo {
   status: number;

@@ -2,7 +2,7 @@
 // the id of the call it answers, so a saved conversation replays exactly. Search uses the FTS5 index when
 // the database has one, LIKE otherwise.
 import { randomUUID } from 'node:crypto';
-import { notFound, ToolError } from '../tools/errors.js';
+import { notFound, WestfallError as ToolError } from '../errors.js';
 import type { DB } from './database.js';
 import { tableExists } from './features.js';
 

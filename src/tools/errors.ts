@@ -1,21 +1,11 @@
-// Errors of the personal tools. Their HTTP statuses live in the server's one table (ERROR_HTTP); the
-// errors also carry `statusCode` so that a tool used outside the server still says what kind of failure it is.
-import { WestfallError, type ErrorCode } from '../errors.js';
-import { ERROR_HTTP } from '../server/errors.js';
+// Helpers of the personal tools over the one error catalog (src/errors.ts).
+import { WestfallError } from '../errors.js';
 
-/** A WestfallError that carries its HTTP status. */
-export class ToolError extends WestfallError {
-  readonly statusCode: number;
+export { notFound } from '../errors.js';
 
-  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; details?: unknown }) {
-    super(code, message, options);
-    this.statusCode = ERROR_HTTP[code]?.status ?? 500;
-  }
-}
-
-export function notFound(what: string, id: unknown): ToolError {
-  return new ToolError('not_found', `${what} ${String(id)} does not exist`, { details: { [what.replace(/\s+/g, '_')]: id } });
-}
+/** The errors the tools raise; every WestfallError carries its HTTP status since the catalog holds it. */
+export const ToolError = WestfallError;
+export type ToolError = WestfallError;
 
 /** Turns SQLite constraint failures into conflict errors with a readable message. */
 export function mapSqliteError(err: unknown, what: string): unknown {

@@ -65,6 +65,15 @@ export const ERROR_CATALOG = {
   range_not_satisfiable: { status: 416, type: 'invalid_request_error', message: 'The requested byte range is outside the file' },
   tool_not_found: { status: 404, type: 'not_found_error', message: 'No tool with this name' },
   tool_invalid_arguments: { status: 400, type: 'invalid_request_error', message: 'The tool arguments do not match its schema' },
+  // remote OpenAI-compatible providers (src/providers)
+  provider_not_found: { status: 404, type: 'not_found_error', message: 'No remote provider with this id' },
+  provider_invalid_url: { status: 400, type: 'invalid_request_error', message: 'The provider URL must be an http(s) URL without credentials, query or fragment' },
+  upstream_unreachable: { status: 502, type: 'upstream_error', message: 'The remote provider could not be reached (connection refused, name not resolved or no answer in time)' },
+  upstream_auth: { status: 502, type: 'upstream_error', message: 'The remote provider refused the API key (401/403)' },
+  upstream_model_not_found: { status: 404, type: 'not_found_error', message: 'The remote provider does not serve this model' },
+  upstream_rate_limited: { status: 429, type: 'rate_limit_error', message: 'The remote provider is rate limiting requests; retry later' },
+  upstream_redirect: { status: 502, type: 'upstream_error', message: 'The remote provider redirected to another host; the redirect was not followed' },
+  upstream_error: { status: 502, type: 'upstream_error', message: 'The remote provider failed (a 5xx answer, a malformed reply or a stream cut off)' },
 } as const satisfies Record<string, HttpMapping & { message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -46,7 +46,7 @@ export function toErrorInfo(err: unknown): ErrorInfo {
   if (isWestfallError(err)) {
     const mapping = ERROR_HTTP[err.code] ?? { status: statusOf(err) ?? 500, type: (statusOf(err) ?? 500) < 500 ? 'invalid_request_error' : 'server_error' };
     const fields = fieldsOf(err.details);
-    if (err.code === 'queue_full') {
+    if (err.code === 'queue_full' || err.code === 'upstream_rate_limited') {
       const retry = (err.details as { retryAfter?: number } | undefined)?.retryAfter;
       headers['retry-after'] = String(retry ?? 1);
     }

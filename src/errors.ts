@@ -28,7 +28,8 @@ export const ERROR_CATALOG = {
   checksum_mismatch: { status: 422, type: 'invalid_request_error', message: 'The downloaded file does not match its expected SHA-256' },
   checksum_unavailable: { status: 422, type: 'invalid_request_error', message: 'No SHA-256 is known for this download, so it cannot be verified' },
   model_exists: { status: 409, type: 'conflict_error', message: 'A model file with this name is already installed' },
-  model_in_use: { status: 409, type: 'conflict_error', message: 'The model is loaded and cannot be deleted' },
+  model_in_use: { status: 409, type: 'conflict_error', message: 'The model is loaded; unload it before replacing it' },
+  hub_unavailable: { status: 502, type: 'upstream_error', message: 'The model hub cannot be reached or sent an unexpected answer' },
   // configuration and the HTTP service (src/config, src/server)
   invalid_config: { status: 500, type: 'server_error', message: 'One or more settings are invalid' },
   invalid_request: { status: 400, type: 'invalid_request_error', message: 'The request is malformed or has invalid fields' },

@@ -181,6 +181,7 @@ function toConfig(s: Settings, cwd: string, platform: PlatformInfo): Config {
     bodyLimit: s.WESTFALL_BODY_LIMIT,
     shutdownTimeoutMs: s.WESTFALL_SHUTDOWN_TIMEOUT_MS,
     promptCacheMaxBytes: s.WESTFALL_PROMPT_CACHE_MB * 1024 * 1024,
+    hubUrl: s.WESTFALL_HUB_URL.replace(/\/+$/, ''),
   };
 }
 

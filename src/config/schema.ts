@@ -49,6 +49,8 @@ export const settingsSchema = z.object({
   // Conversation states saved on disk so chats resume without re-reading their history (engine/
   // prompt-cache.ts); the least recently used go beyond this. 0 keeps none. Changeable in Settings.
   WESTFALL_PROMPT_CACHE_MB: int(0, 1 << 22).default(4096),
+  // The model hub the Models screen searches and downloads from (a mirror, or a local fake in tests).
+  WESTFALL_HUB_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://huggingface.co' }).default('https://huggingface.co'),
 });
 
 export type Settings = z.output<typeof settingsSchema>;
@@ -90,4 +92,6 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Cap for the conversation states kept on disk (bytes); 0 keeps none. */
   promptCacheMaxBytes: number;
+  /** Base URL of the model hub searched from the Models screen (no trailing slash). */
+  hubUrl: string;
 }

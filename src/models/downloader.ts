@@ -90,8 +90,8 @@ export interface DownloadResult {
   path: string;
   bytes: number;
   sha256: string;
-  /** Where the expected hash came from. */
-  hashSource: 'option' | 'x-linked-etag';
+  /** Where the expected hash came from; 'none': no hash was known and requireChecksum was off (not verified). */
+  hashSource: 'option' | 'x-linked-etag' | 'none';
   /** True when the file was completed from a partial one (Range), in this call or from an earlier run. */
   resumed: boolean;
   /** HTTP requests made (redirect hops not counted). */
@@ -342,7 +342,7 @@ export async function downloadModel(opts: DownloadModelOptions): Promise<Downloa
       });
     }
   }
-  let hashSource: DownloadResult['hashSource'] = 'option';
+  let hashSource: DownloadResult['hashSource'] = opts.sha256 !== undefined ? 'option' : 'none';
 
   if (signal?.aborted) throw abortedError(await sizeOf(part), null, signal.reason);
   await mkdir(dir, { recursive: true });
@@ -427,7 +427,7 @@ export async function downloadModel(opts: DownloadModelOptions): Promise<Downloa
           // A range we did not ask for: not safe to append. Start over without Range (once).
           await discardBody(res);
           if (offset === 0 || restartedForBadRange) {
-            throw new WestfallError('download_failed', `Unusable 206 response (Content-Range ${cr ? `${cr.start}-` : 'missing'}) from ${url}`, {
+            throw new WestfallError('download_failed', `The server sent a different part of the file than the one asked for (${url})`, {
               details: { url, status: 206 },
             });
           }
@@ -455,7 +455,7 @@ export async function downloadModel(opts: DownloadModelOptions): Promise<Downloa
         await discardBody(res);
         throw new WestfallError(
           'checksum_unavailable',
-          `No SHA-256 is known for ${url}: pass sha256 (the server sent no X-Linked-ETag)`,
+          `No SHA-256 is known for ${url}: give the file's SHA-256 (the server does not publish one)`,
           { details: { url } },
         );
       }
@@ -513,7 +513,7 @@ export async function downloadModel(opts: DownloadModelOptions): Promise<Downloa
           armIdle();
           if (writeError !== undefined) throw writeError;
           if (total !== null && position + chunk.byteLength > total) {
-            throw new WestfallError('download_failed', `Server sent more than the announced ${total} bytes`, {
+            throw new WestfallError('download_failed', `The server sent more than the ${total} bytes it announced`, {
               details: { url, totalBytes: total },
             });
           }
@@ -567,7 +567,7 @@ export async function downloadModel(opts: DownloadModelOptions): Promise<Downloa
         await unlink(part).catch(() => {});
         throw new WestfallError(
           'checksum_mismatch',
-          `SHA-256 mismatch for ${url}: expected ${expected}, got ${actual}; the file was removed`,
+          `The downloaded file is not the one published (its SHA-256 differs: expected ${expected}, got ${actual}); it was removed`,
           { details: { url, expected, actual, hashSource } },
         );
       }

@@ -1,5 +1,5 @@
-// Model management: the catalog of recommended models, the resumable verified downloader, and the store
-// (installed models, delete, running downloads).
+// Model management: the catalog of recommended models, the resumable verified downloader, the store
+// (installed models, delete, running downloads), importing a file from disk, and the hub search.
 
 import type { ErrorCode } from '../errors.js';
 
@@ -7,6 +7,8 @@ export * from './catalog.js';
 export * from './fit.js';
 export * from './footprint.js';
 export * from './downloader.js';
+export * from './hub.js';
+export * from './import.js';
 export * from './store.js';
 export * from './types.js';
 
@@ -27,4 +29,6 @@ export const MODEL_ERROR_HTTP_STATUS = {
   checksum_unavailable: 422,
   model_exists: 409,
   model_in_use: 409,
+  invalid_model: 422,
+  hub_unavailable: 502,
 } as const satisfies Partial<Record<ErrorCode, number>>;

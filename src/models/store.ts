@@ -220,7 +220,14 @@ export interface DownloadEvent {
 
 export type DownloadRequest =
   | { catalogId: string }
-  | { url: string; fileName: string; sha256?: string; expectedSize?: number };
+  | {
+      url: string;
+      fileName: string;
+      sha256?: string;
+      expectedSize?: number;
+      /** Download even when no SHA-256 is known (the user left it empty and the server publishes none). */
+      allowUnverified?: boolean;
+    };
 
 export type DownloadDefaults = Pick<
   DownloadModelOptions,
@@ -259,6 +266,7 @@ export interface DownloadJobRecord {
   sha256?: string;
   expectedSize?: number;
   catalogId?: string;
+  allowUnverified?: boolean;
   /** running: was downloading when last saved (a restart resumes it); paused: cancelled; failed: ended in an error. */
   status: 'running' | 'paused' | 'failed';
   bytesDownloaded: number;
@@ -274,6 +282,7 @@ interface JobSpec {
   sha256?: string;
   expectedSize?: number;
   catalogId?: string;
+  allowUnverified?: boolean;
 }
 
 interface Job {
@@ -304,6 +313,7 @@ const recordSchema = z.object({
   sha256: z.string().optional(),
   expectedSize: z.number().int().nonnegative().optional(),
   catalogId: z.string().optional(),
+  allowUnverified: z.boolean().optional(),
   status: z.enum(['running', 'paused', 'failed']),
   bytesDownloaded: z.number().nonnegative(),
   totalBytes: z.number().nonnegative().nullable(),
@@ -369,6 +379,7 @@ export class ModelStore extends EventEmitter<{ download: [DownloadEvent] }> {
       spec = { url: req.url, fileName: req.fileName };
       if (req.sha256 !== undefined) spec.sha256 = req.sha256;
       if (req.expectedSize !== undefined) spec.expectedSize = req.expectedSize;
+      if (req.allowUnverified === true && req.sha256 === undefined) spec.allowUnverified = true;
     }
     await this.checkNotInstalled(spec.fileName);
     // No await from here to jobs.set: two concurrent requests cannot both pass this check.
@@ -547,6 +558,7 @@ export class ModelStore extends EventEmitter<{ download: [DownloadEvent] }> {
       dest: this.pathOf(spec.fileName),
       ...(spec.sha256 !== undefined ? { sha256: spec.sha256 } : {}),
       ...(spec.expectedSize !== undefined ? { expectedSize: spec.expectedSize } : {}),
+      ...(spec.allowUnverified === true ? { requireChecksum: false } : {}),
       signal: job.controller.signal,
       onProgress: (p) => {
         if (snapshot.state !== 'downloading') return;
@@ -580,6 +592,10 @@ export class ModelStore extends EventEmitter<{ download: [DownloadEvent] }> {
           : { code: 'internal_error', message: err instanceof Error ? err.message : String(err) };
         snapshot.finishedAt = new Date().toISOString();
         snapshot.resumable = true;
+        // What is kept on disk, as the downloader counted it when it stopped (a progress event may lag).
+        const kept = (snapshot.error.details as { bytesDownloaded?: unknown } | undefined)?.bytesDownloaded;
+        if (typeof kept === 'number') snapshot.progress = { ...snapshot.progress, bytesDownloaded: kept };
+        snapshot.progress = { ...snapshot.progress, bytesPerSecond: 0, etaSeconds: null };
         // A shutdown is not the user's decision: the record stays `running` for the next process.
         this.save(job, job.stop === 'shutdown' ? 'running' : snapshot.state === 'cancelled' ? 'paused' : 'failed');
         await job.saving;
@@ -654,6 +670,7 @@ export class ModelStore extends EventEmitter<{ download: [DownloadEvent] }> {
       if (r.sha256 !== undefined) spec.sha256 = r.sha256;
       if (r.expectedSize !== undefined) spec.expectedSize = r.expectedSize;
       if (r.catalogId !== undefined) spec.catalogId = r.catalogId;
+      if (r.allowUnverified === true) spec.allowUnverified = true;
       let installed = false;
       try {
         await this.checkNotInstalled(r.fileName);

@@ -50,7 +50,8 @@ export interface DownloadSnapshot {
   finishedAt?: string;
   /** Set once verified. */
   sha256?: string;
-  hashSource?: 'option' | 'x-linked-etag';
+  /** Where the expected SHA-256 came from; 'none': none was known, so the file was downloaded unverified. */
+  hashSource?: 'option' | 'x-linked-etag' | 'none';
   resumed?: boolean;
   /** Automatic retries (after cut connections or server errors) in the current run. */
   retries?: number;
@@ -84,4 +85,41 @@ export interface CatalogListing {
     budgetBytes: number;
   };
   models: (CatalogEntry & { installed: boolean; fits: boolean; recommended: boolean })[];
+}
+
+/** One GGUF file of a hub repository (src/models/hub.ts). */
+export interface HubFile {
+  path: string;
+  fileName: string;
+  /** null when the hub does not say. */
+  sizeBytes: number | null;
+  /** The file's published SHA-256 (its LFS object id), when listed. */
+  sha256?: string;
+  quantization?: string;
+  url: string;
+  /** False when the name is not one the models folder accepts (letters, digits, dot, dash, underscore). */
+  downloadable: boolean;
+  /** Estimated memory at an 8k context, and whether that fits this computer's budget (with a size only). */
+  memoryBytes?: number;
+  fits?: boolean;
+}
+
+export interface HubModel {
+  repo: string;
+  downloads?: number;
+  likes?: number;
+  files: HubFile[];
+  /** Files of split models (name-00001-of-0000N.gguf), which cannot be downloaded as one model. */
+  skippedSplit: number;
+  /** Why the file list could not be read. */
+  error?: string;
+}
+
+/** GET /api/models/hub/search */
+export interface HubSearchResult {
+  query: string;
+  hubUrl: string;
+  /** What a model may use on this computer (see fit.ts). */
+  budgetBytes: number;
+  models: HubModel[];
 }

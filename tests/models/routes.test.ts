@@ -187,16 +187,16 @@ describe('/api/models routes', () => {
     const listLoaded = (await app.inject({ method: 'GET', url: '/api/models' })).json();
     expect(listLoaded.models[0].loaded).toBe(true);
 
-    const delLoaded = await app.inject({ method: 'DELETE', url: '/api/models/tiny.gguf' });
-    expect(delLoaded.statusCode).toBe(409);
-    expect(delLoaded.json().error.code).toBe('model_in_use');
-
     const unload = await app.inject({ method: 'POST', url: '/api/models/unload' });
     expect(unload.statusCode).toBe(200);
     expect(manager.calls.at(-1)?.method).toBe('unload');
+    await app.inject({ method: 'POST', url: '/api/models/load', payload: { fileName: 'tiny.gguf' } });
 
+    // Deleting the loaded model unloads it first (the UI asks the user before).
     const del = await app.inject({ method: 'DELETE', url: '/api/models/tiny.gguf' });
     expect(del.statusCode).toBe(200);
+    expect(del.json()).toEqual({ deleted: 'tiny.gguf', unloaded: true });
+    expect(manager.calls.at(-1)?.method).toBe('unload');
     expect(existsSync(join(dir, 'tiny.gguf'))).toBe(false);
     const del2 = await app.inject({ method: 'DELETE', url: '/api/models/tiny.gguf' });
     expect(del2.statusCode).toBe(404);

@@ -1,11 +1,11 @@
 // /api/models: installed models, the catalog, downloads (with a Server-Sent Events progress stream), delete,
-// load and unload. Every body and parameter is validated with zod; failures are WestfallErrors that the
+// load and unload, importing a GGUF file from the user's disk (streamed body), and searching the model hub. Every body and parameter is validated with zod; failures are WestfallErrors that the
 // server's error handler turns into `{ error: { type, code, message, details } }`.
 //
 // Register without a prefix (the routes carry their full paths):
 //   await app.register(modelsRoutes, { config, manager });
 
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { stat } from 'node:fs/promises';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
@@ -13,7 +13,9 @@ import { WestfallError } from '../../errors.js';
 import { MODEL_CATALOG, MODEL_FILE_NAME_RE, SHA256_RE, type CatalogEntry } from '../../models/catalog.js';
 import { detectMachineMemory, fitCatalog, type MachineMemory } from '../../models/fit.js';
 import { TYPICAL_CONTEXT } from '../../models/footprint.js';
-import type { CatalogListing } from '../../models/types.js';
+import { HubClient } from '../../models/hub.js';
+import { importModel } from '../../models/import.js';
+import type { CatalogListing, HubSearchResult } from '../../models/types.js';
 import {
   ModelStore,
   firstRunStatus,
@@ -28,6 +30,8 @@ export { firstRunStatus, type FirstRunStatus } from '../../models/store.js';
 /** What the routes need from the server's configuration (the full Config satisfies it). */
 export interface ModelsRoutesConfig {
   modelsDir: string;
+  /** The model hub searched from the app (WESTFALL_HUB_URL); default https://huggingface.co. */
+  hubUrl?: string;
 }
 
 /** What the routes need from the server's model manager (accepted structurally). */
@@ -47,6 +51,8 @@ export interface ModelsRoutesOptions {
   download?: DownloadDefaults;
   /** Interval of SSE keep-alive comments. Default 15 s. */
   sseHeartbeatMs?: number;
+  /** The model hub's base URL; default config.hubUrl, else https://huggingface.co. */
+  hubUrl?: string;
   /** The memory the catalog's recommendation is for; default: this machine's (tests pass fake sizes). */
   machineMemory?: () => MachineMemory | Promise<MachineMemory>;
 }
@@ -74,13 +80,26 @@ const downloadBodySchema = z.union([
       url: z.url({ protocol: /^https?$/ }),
       /** Defaults to the last path segment of the URL. */
       fileName: fileNameSchema.optional(),
-      /** Without it the server must announce the hash (X-Linked-ETag) or the download fails with checksum_unavailable. */
+      /**
+       * Without it: the hash the hub publishes for the file (its file list, or the download's X-Linked-ETag
+       * header); when neither exists the file is downloaded unverified and its snapshot says hashSource 'none'.
+       */
       sha256: sha256Schema.optional(),
+      /** The size the hub lists, for the disk-space check before the server sends a length. */
+      expectedSize: z.number().int().nonnegative().optional(),
     })
     .strict(),
 ]);
 const idParamsSchema = z.object({ id: z.string().min(1).max(200) });
 const fileParamsSchema = z.object({ fileName: fileNameSchema });
+const importQuerySchema = z.object({
+  fileName: fileNameSchema,
+  overwrite: z.enum(['true', 'false', '1', '0']).optional(),
+});
+const hubSearchQuerySchema = z.object({
+  q: z.string().trim().min(1, 'type part of a model name').max(200),
+  limit: z.coerce.number().int().min(1).max(30).optional(),
+});
 const cancelQuerySchema = z.object({ discard: z.enum(['true', 'false', '1', '0']).optional() });
 const loadBodySchema = z
   .object({
@@ -124,6 +143,9 @@ const modelsRoutes: FastifyPluginAsync<ModelsRoutesOptions> = async (app: Fastif
   const heartbeatMs = opts.sseHeartbeatMs ?? 15_000;
   const machineMemory = opts.machineMemory ?? detectMachineMemory;
   const openStreams = new Set<PassThrough>();
+  const hub = new HubClient({ baseUrl: opts.hubUrl ?? opts.config.hubUrl });
+  // An imported model arrives as the raw request body, read as a stream (never buffered, so no body limit).
+  app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
   // Downloads that an earlier process left: running ones start again, cancelled or failed ones are listed.
   await store.recover();
 
@@ -175,14 +197,23 @@ const modelsRoutes: FastifyPluginAsync<ModelsRoutesOptions> = async (app: Fastif
 
   app.post('/api/models/downloads', async (req, reply) => {
     const body = parse(downloadBodySchema, req.body, 'download request');
-    const request: DownloadRequest =
-      'catalogId' in body
-        ? { catalogId: body.catalogId }
-        : {
-            url: body.url,
-            fileName: body.fileName ?? fileNameFromUrl(body.url),
-            ...(body.sha256 !== undefined ? { sha256: body.sha256 } : {}),
-          };
+    let request: DownloadRequest;
+    if ('catalogId' in body) {
+      request = { catalogId: body.catalogId };
+    } else {
+      let sha256 = body.sha256;
+      // An empty SHA-256 field means "the one the hub publishes": looked up in the hub's file list when the
+      // URL is one of its downloads (a mirror may not send X-Linked-ETag); a hub that cannot answer leaves
+      // it to the download's own headers.
+      const onHub = sha256 === undefined ? hub.parseResolveUrl(body.url) : undefined;
+      if (onHub) sha256 = await hub.sha256Of(onHub.repo, onHub.path).catch(() => undefined);
+      request = {
+        url: body.url,
+        fileName: body.fileName ?? fileNameFromUrl(body.url),
+        ...(sha256 !== undefined ? { sha256 } : { allowUnverified: true }),
+        ...(body.expectedSize !== undefined ? { expectedSize: body.expectedSize } : {}),
+      };
+    }
     const snap = await store.startDownload(request);
     reply.code(202).header('location', `/api/models/downloads/${snap.id}`);
     return { id: snap.id, download: snap };
@@ -255,14 +286,53 @@ const modelsRoutes: FastifyPluginAsync<ModelsRoutesOptions> = async (app: Fastif
   app.delete('/api/models/:fileName', async (req) => {
     const { fileName } = parse(fileParamsSchema, req.params, 'parameters');
     const path = store.pathOf(fileName);
+    await stat(path).catch(() => {
+      throw new WestfallError('model_not_found', `No installed model named ${fileName}`, { details: { fileName } });
+    });
+    // The loaded model is unloaded first (the UI has asked the user), so deleting never fails on it.
     const loaded = loadedModelPath(await currentStatus());
-    if (loaded !== undefined && loaded === path) {
-      throw new WestfallError('model_in_use', `${fileName} is loaded; unload it before deleting`, {
-        details: { fileName },
+    const unloaded = loaded !== undefined && loaded === path;
+    if (unloaded) await manager.unload();
+    await store.delete(fileName);
+    return { deleted: fileName, unloaded };
+  });
+
+  // The file's bytes as the body (application/octet-stream); its name and whether to replace an installed
+  // model of that name in the query. The client asks the user before sending overwrite=true.
+  app.post('/api/models/import', async (req, reply) => {
+    const q = parse(importQuerySchema, req.query, 'query');
+    const overwrite = q.overwrite === 'true' || q.overwrite === '1';
+    const source = req.body;
+    if (!(source && typeof source === 'object' && typeof (source as { pipe?: unknown }).pipe === 'function')) {
+      throw new WestfallError('unsupported_media_type', 'Send the model file as the body with Content-Type: application/octet-stream', {
+        details: { contentType: req.headers['content-type'] ?? null },
       });
     }
-    await store.delete(fileName);
-    return { deleted: fileName };
+    const path = store.pathOf(q.fileName);
+    if (overwrite && loadedModelPath(await currentStatus()) === path) {
+      (source as NodeJS.ReadableStream).resume();
+      throw new WestfallError('model_in_use', `${q.fileName} is the loaded model; unload it before replacing it`, {
+        details: { fileName: q.fileName },
+      });
+    }
+    const length = Number(req.headers['content-length']);
+    const model = await importModel({
+      modelsDir: store.modelsDir,
+      fileName: q.fileName,
+      source: source as Readable,
+      overwrite,
+      catalog,
+      ...(Number.isSafeInteger(length) && length >= 0 ? { expectedSize: length } : {}),
+      ...(opts.download?.statfsImpl ? { statfsImpl: opts.download.statfsImpl } : {}),
+      ...(opts.download?.diskMarginBytes !== undefined ? { diskMarginBytes: opts.download.diskMarginBytes } : {}),
+    });
+    reply.code(201);
+    return { model };
+  });
+
+  app.get('/api/models/hub/search', async (req): Promise<HubSearchResult> => {
+    const q = parse(hubSearchQuerySchema, req.query, 'search');
+    return hub.search(q.q, { machine: await machineMemory(), catalog, ...(q.limit !== undefined ? { limit: q.limit } : {}) });
   });
 
   app.post('/api/models/load', async (req) => {

@@ -66,6 +66,11 @@ export const ERROR_CATALOG = {
   range_not_satisfiable: { status: 416, type: 'invalid_request_error', message: 'The requested byte range is outside the file' },
   tool_not_found: { status: 404, type: 'not_found_error', message: 'No tool with this name' },
   tool_invalid_arguments: { status: 400, type: 'invalid_request_error', message: 'The tool arguments do not match its schema' },
+  // workers of a split model (src/engine/rpc.ts)
+  rpc_worker_unreachable: { status: 502, type: 'upstream_error', message: 'A worker (westfall worker) cannot be reached' },
+  rpc_worker_busy: { status: 503, type: 'unavailable_error', message: 'A worker is serving another client' },
+  rpc_worker_incompatible: { status: 422, type: 'invalid_request_error', message: 'A worker runs another protocol version' },
+  rpc_worker_lost: { status: 502, type: 'upstream_error', message: 'A worker disconnected while the model was using it; reload the model without it' },
   // remote OpenAI-compatible providers (src/providers)
   provider_not_found: { status: 404, type: 'not_found_error', message: 'No remote provider with this id' },
   provider_invalid_url: { status: 400, type: 'invalid_request_error', message: 'The provider URL must be an http(s) URL without credentials, query or fragment' },

@@ -13,6 +13,7 @@
 #include "objects/chat_parser.h"
 #include "objects/context.h"
 #include "objects/model.h"
+#include "objects/rpc.h"
 #include "util/errors.h"
 #include "util/log.h"
 
@@ -85,6 +86,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createContext", Napi::Function::New(env, Context::Create, "createContext"));
   exports.Set("setLogCallback", Napi::Function::New(env, SetLogCallback, "setLogCallback"));
   exports.Set("systemInfo", Napi::Function::New(env, SystemInfo, "systemInfo"));
+  exports.Set("rpcServe", Napi::Function::New(env, RpcServe, "rpcServe"));
+  exports.Set("rpcAddServer", Napi::Function::New(env, RpcAddServer, "rpcAddServer"));
   exports.Set("jsonSchemaToGrammar", Napi::Function::New(env, JsonSchemaToGrammar, "jsonSchemaToGrammar"));
   return exports;
 }

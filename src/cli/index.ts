@@ -27,6 +27,7 @@ import { createToolServices, DATABASE_FILE, type ToolServices } from '../tools/i
 import { loadProfile, profileToEngineOptions } from '../tuning/index.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { runDoctor } from './commands/doctor.js';
+import { registerWorkerCommand } from './commands/worker.js';
 import { VERSION } from '../version.js';
 
 export const EXIT_OK = 0;
@@ -311,6 +312,7 @@ export function buildProgram(): Command {
     .option('--parallel <n>', 'generations decoded together (WESTFALL_PARALLEL)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (WESTFALL_LOG_LEVEL)')
     .action(async (flags: ServeFlags) => serve(flags));
+  registerWorkerCommand(program);
   program
     .command('backup')
     .description('copy the database (conversations, finance, time tracking, vault, music library) to a file')

@@ -2,13 +2,15 @@
 // llama.cpp sees it, so a corrupt download is a typed error instead of undefined behaviour.
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
+import { freemem } from 'node:os';
 import path from 'node:path';
 import { WestfallError } from '../errors.js';
 import { readGgufHeader } from '../gguf/reader.js';
-import { getArchitecture, getModelName } from '../gguf/metadata.js';
+import { getArchitecture, getMetadataNumber, getModelName } from '../gguf/metadata.js';
 import { Context } from './context.js';
 import { toChatFormat, type ChatFormat, type ChatFormatOptions } from './chat-format.js';
 import { checkJsonSchema } from './grammar-check.js';
+import { addWorkers, planSplit } from './rpc.js';
 import { callNative, native, toWestfallError, type NativeModel } from './native.js';
 import {
   contextOptionsSchema,
@@ -36,6 +38,14 @@ export interface ModelInfo {
   tensorSizeBytes: number;
   vocabOnly: boolean;
   metadata: Record<string, string>;
+  /** Where the layers went when the model is split over workers; null when all are local. */
+  placement: Placement | null;
+}
+
+export interface Placement {
+  /** Repeating layers kept on this machine. */
+  localLayers: number;
+  workers: { endpoint: string; device: string; layers: number; memoryFree: number; memoryTotal: number }[];
 }
 
 export interface ChatTemplateMessage {
@@ -100,8 +110,24 @@ export async function loadModel(options: LoadModelOptions): Promise<Model> {
   if (o.signal?.aborted) throw new WestfallError('aborted', 'model loading was aborted');
   const header = await readGgufHeader(o.path);
 
+  let placement: Placement | null = null;
+  let split: { gpuLayers: number; devices?: string[]; tensorSplit?: number[] } = { gpuLayers: o.gpuLayers };
+  if (o.workers.length > 0) {
+    const layerCount = getMetadataNumber(header, `${getArchitecture(header) ?? ''}.block_count`) ?? 0;
+    if (!(layerCount > 0)) throw new WestfallError('invalid_model', `${path.basename(o.path)} does not say how many layers it has, so it cannot be split over workers`);
+    const workers = await addWorkers(o.workers);
+    const devices = workers.flatMap((w) => w.devices.map((d) => ({ ...d, endpoint: w.endpoint })));
+    const cpu = native().systemInfo().devices.find((d) => d.type === 'cpu');
+    const plan = planSplit(layerCount, cpu?.memoryFree ?? freemem(), devices.map((d) => d.memoryFree), o.split);
+    placement = {
+      localLayers: plan.layers[0]!,
+      workers: devices.map((d, i) => ({ endpoint: d.endpoint, device: d.name, layers: plan.layers[i + 1]!, memoryFree: d.memoryFree, memoryTotal: d.memoryTotal })),
+    };
+    split = { gpuLayers: plan.gpuLayers, devices: devices.map((d) => d.name), tensorSplit: plan.tensorSplit };
+  }
+
   const { promise, cancel } = callNative(() =>
-    native().loadModel(o.path, { gpuLayers: o.gpuLayers, vocabOnly: o.vocabOnly, useMmap: o.useMmap, hugePages: o.hugePages }, options.onProgress),
+    native().loadModel(o.path, { vocabOnly: o.vocabOnly, useMmap: o.useMmap, hugePages: o.hugePages, ...split }, options.onProgress),
   );
   const onAbort = () => cancel();
   o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -130,6 +156,7 @@ export async function loadModel(options: LoadModelOptions): Promise<Model> {
     tensorSizeBytes: raw.sizeBytes ?? 0,
     vocabOnly: raw.vocabOnly,
     metadata: raw.metadata,
+    placement,
   };
   return new Model(nativeModel, info, raw.bosToken);
 }

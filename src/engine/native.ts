@@ -127,7 +127,7 @@ export interface NativeSystemInfo {
 export interface NativeAddon {
   loadModel(
     path: string,
-    options: { gpuLayers?: number; vocabOnly?: boolean; useMmap?: boolean; hugePages?: boolean },
+    options: { gpuLayers?: number; vocabOnly?: boolean; useMmap?: boolean; hugePages?: boolean; devices?: string[]; tensorSplit?: number[] },
     onProgress?: (progress: number) => void,
   ): { promise: Promise<NativeModel>; cancel(): void };
   createContext(
@@ -138,6 +138,15 @@ export interface NativeAddon {
   setLogCallback(fn: ((level: string, message: string) => void) | null, minLevel: string): void;
   systemInfo(): NativeSystemInfo;
   jsonSchemaToGrammar(schemaJson: string): string;
+  /** Starts ggml's RPC server on its own thread (for `westfall worker`); returns the devices served. */
+  rpcServe(options: { endpoint: string; threads: number; devices: string[]; memoryBytes: number; cacheDir?: string }): {
+    name: string;
+    description: string;
+    memoryFree: number;
+    memoryTotal: number;
+  }[];
+  /** Registers a worker's devices with ggml's client. Aborts the process if the worker does not answer: probe first. */
+  rpcAddServer(endpoint: string): { name: string; description: string; memoryFree: number; memoryTotal: number }[];
   createChatParser(options: {
     formatId: number;
     parser: string;

@@ -26,6 +26,11 @@ export const loadModelOptionsSchema = z.object({
   // Linux: back the model's and its contexts' CPU buffers with transparent huge pages (docs/engine.md).
   // Ignored elsewhere, and where THP is set to "never".
   hugePages: z.boolean().default(true),
+  // Other machines running `westfall worker` (host:port): the model's layers are spread over this machine
+  // and the workers in proportion to free memory, or to `split` (this machine first, then each worker).
+  // ggml aborts a process whose worker is lost: the server runs such a model in a child process.
+  workers: z.array(z.string().min(1)).max(16).default([]),
+  split: z.array(z.number().min(0)).optional(),
   onProgress: z.function().optional(),
   signal: z.instanceof(AbortSignal).optional(),
 });

@@ -8,6 +8,7 @@
 #endif
 
 #include "objects/chat_parser.h"
+#include "objects/rpc.h"
 #include "util/convert.h"
 #include "util/errors.h"
 #include "util/huge_pages.h"
@@ -38,11 +39,13 @@ struct LoadProgress {
 class LoadWorker : public Napi::AsyncWorker {
  public:
   LoadWorker(Napi::Env env, std::string path, llama_model_params params, bool huge_pages, Napi::Function on_progress,
-             std::shared_ptr<LoadProgress> progress)
+             std::shared_ptr<LoadProgress> progress, std::vector<ggml_backend_dev_t> devices, std::vector<float> split)
       : Napi::AsyncWorker(env, "westfall.loadModel"),
         deferred_(Napi::Promise::Deferred::New(env)),
         path_(std::move(path)),
         params_(params),
+        devices_(std::move(devices)),
+        split_(std::move(split)),
         huge_pages_(huge_pages && !params.vocab_only && HugePagesAvailable()),
         progress_(std::move(progress)) {
     if (!on_progress.IsEmpty()) {
@@ -58,6 +61,9 @@ class LoadWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
+    // llama.cpp reads both arrays during the load only; they live as long as this worker.
+    if (!devices_.empty()) params_.devices = devices_.data();
+    if (!split_.empty()) params_.tensor_split = split_.data();
     params_.progress_callback = &LoadWorker::OnProgress;
     params_.progress_callback_user_data = this;
     ClearLastNativeError();
@@ -124,6 +130,8 @@ class LoadWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   std::string path_;
   llama_model_params params_;
+  std::vector<ggml_backend_dev_t> devices_;  // null-terminated when set
+  std::vector<float> split_;
   bool huge_pages_;
   bool advised_ = false;
   MappingSnapshot before_load_;
@@ -175,9 +183,33 @@ Napi::Value Model::Load(const Napi::CallbackInfo& info) {
   params.vocab_only = GetBool(opts, "vocabOnly", false);
   params.load_mode = GetBool(opts, "useMmap", true) ? params.load_mode : LLAMA_LOAD_MODE_NONE;
 
+  // `devices`: the devices to offload to, in order (local ones and workers' RPC devices), instead of every
+  // local accelerator; `tensorSplit`: each one's share of the offloaded layers.
+  std::vector<ggml_backend_dev_t> devices;
+  for (const auto& name : GetStringArray(opts, "devices")) {
+    ggml_backend_dev_t dev = FindDevice(name);
+    if (dev == nullptr) throw CodedError(env, "invalid_params", "no device named '" + name + "'");
+    devices.push_back(dev);
+  }
+  if (!devices.empty()) devices.push_back(nullptr);
+  std::vector<float> split;
+  if (Has(opts, "tensorSplit")) {
+    Napi::Value v = opts.Get("tensorSplit");
+    if (!v.IsArray()) throw CodedError(env, "invalid_params", "tensorSplit must be an array of numbers");
+    Napi::Array a = v.As<Napi::Array>();
+    if (a.Length() > llama_max_devices()) throw CodedError(env, "invalid_params", "tensorSplit has more entries than llama.cpp allows devices");
+    split.assign(llama_max_devices(), 0.0f);
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value e = a.Get(i);
+      if (!e.IsNumber() || !(e.As<Napi::Number>().DoubleValue() >= 0)) throw CodedError(env, "invalid_params", "tensorSplit must be an array of non-negative numbers");
+      split[i] = e.As<Napi::Number>().FloatValue();
+    }
+  }
+
   auto progress = std::make_shared<LoadProgress>();
   bool huge_pages = GetBool(opts, "hugePages", true);
-  auto* worker = new LoadWorker(env, info[0].As<Napi::String>().Utf8Value(), params, huge_pages, on_progress, progress);
+  auto* worker = new LoadWorker(env, info[0].As<Napi::String>().Utf8Value(), params, huge_pages, on_progress, progress,
+                                std::move(devices), std::move(split));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
 

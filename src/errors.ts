@@ -63,6 +63,7 @@ export const ERROR_CATALOG = {
   vault_weak_password: { status: 400, type: 'invalid_request_error', message: 'The master password is too easy to guess' },
   vault_tampered: { status: 500, type: 'integrity_error', message: 'A vault record failed its integrity check (tampered or corrupt); nothing was decrypted' },
   path_forbidden: { status: 403, type: 'permission_error', message: 'The path is outside the library folders' },
+  folder_not_found: { status: 404, type: 'not_found_error', message: 'The folder does not exist or is a file (~ is the home directory; a relative path starts there)' },
   range_not_satisfiable: { status: 416, type: 'invalid_request_error', message: 'The requested byte range is outside the file' },
   tool_not_found: { status: 404, type: 'not_found_error', message: 'No tool with this name' },
   tool_invalid_arguments: { status: 400, type: 'invalid_request_error', message: 'The tool arguments do not match its schema' },

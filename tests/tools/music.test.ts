@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { homedir } from 'node:os';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -219,7 +220,11 @@ describe('only files inside library folders are served', () => {
   it('refuses folders that overlap the library and paths that are not directories', async () => {
     const nested = await app.inject({ method: 'POST', url: '/api/music/folders', payload: { path: join(lib, 'Other') } });
     expect(nested.statusCode).toBe(hasFfmpeg ? 409 : 404);
-    expect((await app.inject({ method: 'POST', url: '/api/music/folders', payload: { path: 'relative/dir' } })).statusCode).toBe(400);
+    // A relative path starts at the home directory; this one does not exist there.
+    const missing = await app.inject({ method: 'POST', url: '/api/music/folders', payload: { path: 'no-such-westfall-dir/x' } });
+    expect(missing.statusCode).toBe(404);
+    expect(json(missing).error).toMatchObject({ code: 'folder_not_found', type: 'not_found_error' });
+    expect(json(missing).error.message).toContain(join(homedir(), 'no-such-westfall-dir', 'x'));
     mkdirSync(join(root, 'empty'), { recursive: true });
     const ok = await app.inject({ method: 'POST', url: '/api/music/folders', payload: { path: join(root, 'empty'), scan: false } });
     expect(ok.statusCode).toBe(201);

@@ -6,6 +6,7 @@ import type { DB } from '../../storage/index.js';
 import { notFound, ToolError } from '../errors.js';
 import { isInside } from './paths.js';
 import type { LibraryFolder } from './types.js';
+import { expandUserPath } from './user-path.js';
 
 export type { LibraryFolder } from './types.js';
 
@@ -43,16 +44,19 @@ export class Folders {
     return toFolder(r);
   }
 
-  /** Adds a directory (an absolute path). Nested folders are refused: a file belongs to one folder. */
-  async add(dir: string): Promise<LibraryFolder> {
-    if (!path.isAbsolute(dir)) throw new ToolError('invalid_params', 'the folder must be an absolute path', { details: { fields: [{ path: 'path', message: 'not absolute' }] } });
+  /**
+   * Adds a directory: an absolute path, "~/..." or a path relative to the home directory (expandUserPath).
+   * Nested folders are refused: a file belongs to one folder.
+   */
+  async add(input: string, home?: string): Promise<LibraryFolder> {
+    const dir = expandUserPath(input, home);
     let real: string;
     try {
       real = await realpath(dir);
-      if (!(await stat(real)).isDirectory()) throw new Error('not a directory');
     } catch {
-      throw new ToolError('not_found', `${dir} is not a readable directory`, { details: { path: dir } });
+      throw new ToolError('folder_not_found', `${dir} does not exist`, { details: { path: dir, input } });
     }
+    if (!(await stat(real)).isDirectory()) throw new ToolError('folder_not_found', `${dir} is a file, not a folder`, { details: { path: dir, input } });
     for (const f of this.list()) {
       if (isInside(f.path, real) || isInside(real, f.path)) {
         throw new ToolError('conflict', `${real} overlaps the library folder ${f.path}`, { details: { folderId: f.id } });

@@ -6,6 +6,7 @@ import type { ServerResponse } from 'node:http';
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.js';
+import type { RemoteChat } from '../providers/remote-chat.js';
 import { WestfallError } from '../errors.js';
 import { REQUEST_ID_HEADER, genRequestId, type Logger } from '../logging/index.js';
 import { VERSION } from '../version.js';
@@ -39,6 +40,8 @@ export interface AppDeps {
   sessions?: SessionSecret;
   /** Close the manager (abort generations, free the model) when the app closes; default true. */
   closeManager?: boolean;
+  /** Remote OpenAI-compatible providers (src/providers: createProviders); default none. */
+  remote?: RemoteChat;
 }
 
 declare module 'fastify' {
@@ -90,6 +93,7 @@ export function createApp(config: Config, deps: AppDeps = {}): FastifyInstance {
     startedAt: performance.now(),
     sessions: deps.sessions ?? null,
     closing: false,
+    remote: deps.remote ?? null,
   };
   app.decorate('westfall', ctx);
 

@@ -1,5 +1,6 @@
 // What every route plugin of the service receives.
 import type { Config } from '../config/index.js';
+import type { RemoteChat } from '../providers/remote-chat.js';
 import type { Metrics } from './metrics.js';
 import type { ModelManager } from './model-manager.js';
 import type { SessionSecret } from './session.js';
@@ -19,6 +20,8 @@ export interface AppContext {
   sessions: SessionSecret | null;
   /** Set when shutdown begins: new requests get 503 shutting_down. */
   closing: boolean;
+  /** Remote providers (src/providers); null: none can be used, nothing leaves the machine. */
+  remote: RemoteChat | null;
 }
 
 /** Options of the plugins given to createApp in deps.extraPlugins (e.g. the models routes). */

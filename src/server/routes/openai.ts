@@ -25,6 +25,7 @@ import type { ChatDelta } from '../../engine/index.js';
 import { ReplyReader } from '../../tools/reply-reader.js';
 import { planChat, toWireCall } from '../openai-tools.js';
 import { openSse, type SseStream } from '../sse.js';
+import { infoHeaders, proxyChatCompletion } from '../../providers/proxy.js';
 
 type FinishReason = 'stop' | 'length' | 'tool_calls' | null;
 
@@ -108,9 +109,11 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
 
   const listModels = (): OpenAIModel[] => {
     const s = ctx.manager.status();
-    if (s.state !== 'ready' || !s.model) return [];
+    // Remote providers' models ("<provider>/<model>"), owned_by the host they run on.
+    const remote: OpenAIModel[] = (ctx.remote?.service.models() ?? []).map((m) => ({ id: m.id, object: 'model', created: now(), owned_by: m.host }));
+    if (s.state !== 'ready' || !s.model) return remote;
     const created = s.loadedAt ? Math.floor(Date.parse(s.loadedAt) / 1000) : now();
-    return [{ id: s.model.id, object: 'model', created, owned_by: 'westfall' }];
+    return [{ id: s.model.id, object: 'model', created, owned_by: 'westfall' }, ...remote];
   };
 
   app.get('/v1/models', async (): Promise<ModelList> => ({ object: 'list', data: listModels() }));
@@ -162,6 +165,14 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
 
   app.post('/v1/chat/completions', async (request, reply: FastifyReply) => {
     const body = parseWith(chatCompletionRequestSchema, request.body);
+    // A remote provider's model ("<provider>/<model>"): the request goes there as it came (src/providers).
+    const remoteModel = body.model && ctx.remote ? ctx.remote.service.resolve(body.model) : null;
+    if (remoteModel && ctx.remote) {
+      const r = await proxyChatCompletion(ctx.remote, remoteModel, request.body as Record<string, unknown>, reply, ctx.streams);
+      if (r === 'handled') return reply;
+      // The provider failed before its first token and falls back to the local model: the reply says so.
+      reply.headers(infoHeaders(r.info));
+    }
     const model = ctx.manager.model;
     if (!model) throw new WestfallError('model_not_loaded');
     // The model's own format: its template renders tools and thinking, its grammar constrains calls (lazy

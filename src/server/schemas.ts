@@ -215,6 +215,15 @@ export const thinkingSchema = z
   .strict();
 export type ThinkingOptions = z.infer<typeof thinkingSchema>;
 
+/**
+ * When the conversation does not fit: 'refuse' (the default) answers context_overflow; 'drop_oldest'
+ * leaves the oldest whole turns out of what the model sees (never the system prompt or the last question),
+ * keeping room for the reply, and says how many messages it left out (`droppedMessages`).
+ */
+export const contextOverflowSchema = z.enum(['refuse', 'drop_oldest']);
+/** At most this many tokens of history for this request (below the model's window; e.g. a chat's own limit). */
+export const contextTokensSchema = z.number().int().min(64).max(1 << 20);
+
 export const chatRequestSchema = z
   .object({
     messages: messagesSchema,
@@ -223,6 +232,8 @@ export const chatRequestSchema = z
     thinking: thinkingSchema.optional(),
     /** The app's conversation this chat belongs to (its saved KV state is removed with it). */
     conversationId: z.string().min(1).max(100).optional(),
+    contextOverflow: contextOverflowSchema.optional(),
+    contextTokens: contextTokensSchema.optional(),
   })
   .strict();
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
@@ -236,8 +247,37 @@ export const chatResponseSchema = z.object({
   stopReason: stopReasonSchema,
   usage: usageSchema,
   timings: timingsSchema,
+  /** With contextOverflow 'drop_oldest': how many of the oldest messages the model did not see. */
+  droppedMessages: z.number().int().optional(),
 });
 export type ChatResponse = z.infer<typeof chatResponseSchema>;
+
+/** POST /api/llm/tokens: how much of the context window these messages take, as a chat request would send them. */
+export const tokenCountRequestSchema = z
+  .object({
+    messages: z.array(chatMessageSchema).max(10_000),
+    tools: z.array(toolSchema).max(128).optional(),
+    thinking: thinkingSchema.optional(),
+    /** The reply's token limit (room is kept for it when older messages are dropped). */
+    maxTokens: z.number().int().min(1).max(1 << 20).optional(),
+    contextTokens: contextTokensSchema.optional(),
+  })
+  .strict();
+export type TokenCountRequest = z.infer<typeof tokenCountRequestSchema>;
+
+export const tokenCountResponseSchema = z.object({
+  /** The prompt's tokens, rendered with the model's template and tokenizer. */
+  promptTokens: z.number().int(),
+  /** The window of one conversation (the model's per-sequence context, or the smaller contextTokens). */
+  contextTokens: z.number().int(),
+  /** Kept free for the reply when older messages are dropped. */
+  reserveTokens: z.number().int(),
+  /** How many of the oldest messages 'drop_oldest' would leave out (0: everything fits). */
+  droppedMessages: z.number().int(),
+  /** The prompt after dropping (what the model would see). */
+  keptTokens: z.number().int(),
+});
+export type TokenCountResponse = z.infer<typeof tokenCountResponseSchema>;
 
 // ---------------------------------------------------------------------------------------------------
 // WebSocket /api/llm/stream
@@ -246,7 +286,7 @@ export type ChatResponse = z.infer<typeof chatResponseSchema>;
 //                  (unique among the socket's requests in flight); {type:'cancel', id} stops it.
 // server → client: {type:'token', id, text} for each piece of answer text, {type:'reasoning', id, text}
 //                  for each piece of thinking (models that think; see `thinking`); then exactly one of
-//                  {type:'done', id, usage, timings, stopReason} (stopReason 'aborted' after a cancel) or
+//                  {type:'done', id, usage, timings, stopReason, droppedMessages?} (stopReason 'aborted' after a cancel) or
 //                  {type:'error', id, error:{code, message, details?}}. An error without id concerns the
 //                  socket (a message that is not JSON or has no valid id). On shutdown every request in
 //                  flight gets an error with code 'shutting_down' and the socket closes with 1001.
@@ -265,6 +305,8 @@ export const wsChatMessageSchema = z
     tools: z.array(toolSchema).max(128).optional(),
     thinking: thinkingSchema.optional(),
     conversationId: z.string().min(1).max(100).optional(),
+    contextOverflow: contextOverflowSchema.optional(),
+    contextTokens: contextTokensSchema.optional(),
   })
   .strict();
 export const wsCancelMessageSchema = z.object({ type: z.literal('cancel'), id: requestIdSchema }).strict();
@@ -283,6 +325,8 @@ export const wsDoneMessageSchema = z.object({
   stopReason: stopReasonSchema,
   /** Set when the model's output did not follow its format (it was then sent as plain text). */
   warning: z.string().optional(),
+  /** With contextOverflow 'drop_oldest': how many of the oldest messages the model did not see. */
+  droppedMessages: z.number().int().optional(),
 });
 export const wsErrorMessageSchema = z.object({
   type: z.literal('error'),

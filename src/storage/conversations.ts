@@ -1,8 +1,13 @@
 // Conversations and their messages. A message keeps the model's tool calls (JSON) and a tool result keeps
 // the id of the call it answers, so a saved conversation replays exactly. Search uses the FTS5 index when
 // the database has one, LIKE otherwise.
+//
+// A conversation is a tree: every message has a parent (null for a first message), an edited question or a
+// regenerated reply becomes a sibling of the one it replaces, and `leafId` marks the path shown and sent
+// to the model (root → leaf). `messages()` is that path; `allMessages()` the whole tree.
 import { randomUUID } from 'node:crypto';
 import { notFound, WestfallError as ToolError } from '../errors.js';
+import type { ChatSettings } from './chat-presets.js';
 import type { DB } from './database.js';
 import { tableExists } from './features.js';
 
@@ -26,12 +31,30 @@ export interface NewMessage {
   toolCallId?: string;
   /** For role 'tool': the tool's name. */
   name?: string;
+  /** For role 'assistant': how it was generated (model, sampling), as the client reported it. */
+  meta?: MessageMeta;
+}
+
+/** What an assistant message was generated with. */
+export interface MessageMeta {
+  model?: string;
+  params?: Record<string, number | string | boolean | null>;
+  promptTokens?: number;
+  completionTokens?: number;
+  droppedMessages?: number;
 }
 
 export interface StoredMessage extends NewMessage {
   id: number;
   seq: number;
+  /** The message this one follows (null: a first message). */
+  parentId: number | null;
   createdAt: string;
+}
+
+/** A message on the shown path, with its alternatives (the ids of its siblings, itself included, oldest first). */
+export interface PathMessage extends StoredMessage {
+  siblings: number[];
 }
 
 export interface Conversation {
@@ -39,10 +62,26 @@ export interface Conversation {
   title: string;
   createdAt: string;
   updatedAt: string;
+  /** Every message of the tree. */
   messageCount: number;
+  /** The last message of the path shown (null: an empty path). */
+  leafId: number | null;
+  /** The chat's own settings (null: the app's defaults). */
+  settings: ChatSettings | null;
 }
 
 export interface ConversationWithMessages extends Conversation {
+  /** The path shown, root first, each with its siblings. */
+  messages: PathMessage[];
+}
+
+/** A whole conversation as exported (and imported): every branch, parents by id. */
+export interface ConversationTree {
+  title: string;
+  createdAt: string;
+  updatedAt: string;
+  settings: ChatSettings | null;
+  leafId: number | null;
   messages: StoredMessage[];
 }
 
@@ -58,6 +97,8 @@ interface ConversationRow {
   created_at: number;
   updated_at: number;
   message_count: number;
+  leaf_id: number | null;
+  settings: string | null;
 }
 
 interface MessageRow {
@@ -70,27 +111,40 @@ interface MessageRow {
   name: string | null;
   reasoning: string | null;
   thinking_ms: number | null;
+  parent_id: number | null;
+  meta: string | null;
   created_at: number;
 }
+
+const MESSAGE_COLUMNS = 'id, seq, role, content, tool_calls, tool_call_id, name, reasoning, thinking_ms, parent_id, meta, created_at';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function toConversation(r: ConversationRow): Conversation {
-  return { id: r.id, title: r.title, createdAt: iso(r.created_at), updatedAt: iso(r.updated_at), messageCount: r.message_count };
+  return {
+    id: r.id,
+    title: r.title,
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+    messageCount: r.message_count,
+    leafId: r.leaf_id,
+    settings: r.settings === null ? null : (JSON.parse(r.settings) as ChatSettings),
+  };
 }
 
 function toMessage(r: MessageRow): StoredMessage {
-  const m: StoredMessage = { id: r.id, seq: r.seq, role: r.role, content: r.content, createdAt: iso(r.created_at) };
+  const m: StoredMessage = { id: r.id, seq: r.seq, parentId: r.parent_id, role: r.role, content: r.content, createdAt: iso(r.created_at) };
   if (r.tool_calls !== null) m.toolCalls = JSON.parse(r.tool_calls) as StoredToolCall[];
   if (r.tool_call_id !== null) m.toolCallId = r.tool_call_id;
   if (r.name !== null) m.name = r.name;
   if (r.reasoning !== null) m.reasoning = r.reasoning;
   if (r.thinking_ms !== null) m.thinkingMs = r.thinking_ms;
+  if (r.meta !== null) m.meta = JSON.parse(r.meta) as MessageMeta;
   return m;
 }
 
 const SELECT_CONVERSATION = `
-  SELECT c.id, c.title, c.created_at, c.updated_at,
+  SELECT c.id, c.title, c.created_at, c.updated_at, c.leaf_id, c.settings,
          (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count
   FROM conversations c`;
 
@@ -148,7 +202,15 @@ export class ConversationStore {
   }
 
   getWithMessages(id: string): ConversationWithMessages {
-    return { ...this.get(id), messages: this.messages(id) };
+    const c = this.get(id);
+    const path = this.messages(id);
+    const children = new Map<number | null, number[]>();
+    for (const r of this.#db.prepare('SELECT id, parent_id FROM messages WHERE conversation_id = ? ORDER BY seq').all(id) as { id: number; parent_id: number | null }[]) {
+      const list = children.get(r.parent_id) ?? [];
+      list.push(r.id);
+      children.set(r.parent_id, list);
+    }
+    return { ...c, messages: path.map((m) => ({ ...m, siblings: children.get(m.parentId) ?? [m.id] })) };
   }
 
   list(options: { limit?: number; offset?: number } = {}): { conversations: Conversation[]; total: number } {
@@ -215,41 +277,139 @@ export class ConversationStore {
     return this.#db.prepare('DELETE FROM conversations WHERE id = ?').run(id).changes > 0;
   }
 
+  /** The path shown (what the model sees), root first. */
   messages(id: string): StoredMessage[] {
+    const c = this.get(id);
+    return c.leafId === null ? [] : this.pathTo(id, c.leafId);
+  }
+
+  /** The path from the root to `messageId`, root first. */
+  pathTo(id: string, messageId: number): StoredMessage[] {
     const rows = this.#db
-      .prepare('SELECT id, seq, role, content, tool_calls, tool_call_id, name, reasoning, thinking_ms, created_at FROM messages WHERE conversation_id = ? ORDER BY seq')
-      .all(id) as MessageRow[];
+      .prepare(
+        `WITH RECURSIVE path(id) AS (
+           SELECT id FROM messages WHERE id = ? AND conversation_id = ?
+           UNION ALL SELECT m.parent_id FROM messages m JOIN path ON m.id = path.id WHERE m.parent_id IS NOT NULL
+         )
+         SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id IN (SELECT id FROM path) ORDER BY seq`,
+      )
+      .all(messageId, id) as MessageRow[];
+    if (rows.length === 0) throw notFound('message', String(messageId));
     return rows.map(toMessage);
   }
 
-  /** Appends messages in one transaction (all or none) and touches the conversation. */
-  append(id: string, messages: readonly NewMessage[]): StoredMessage[] {
-    const insert = this.#db.prepare(
-      `INSERT INTO messages (conversation_id, seq, role, content, tool_calls, tool_call_id, name, reasoning, thinking_ms, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, seq, role, content, tool_calls, tool_call_id, name, reasoning, thinking_ms, created_at`,
-    );
-    return this.#db.transaction(() => {
-      this.get(id);
-      const now = this.#now();
-      let seq = (this.#db.prepare('SELECT coalesce(max(seq), 0) AS s FROM messages WHERE conversation_id = ?').get(id) as { s: number }).s;
-      const out: StoredMessage[] = [];
-      for (const m of messages) {
-        const row = insert.get(
-          id,
-          ++seq,
-          m.role,
-          m.content,
-          m.toolCalls && m.toolCalls.length > 0 ? JSON.stringify(m.toolCalls) : null,
-          m.toolCallId ?? null,
-          m.name ?? null,
-          m.reasoning ? m.reasoning : null,
-          m.thinkingMs ?? null,
-          now,
-        ) as MessageRow;
-        out.push(toMessage(row));
+  /** Every message of every branch, oldest first. */
+  allMessages(id: string): StoredMessage[] {
+    this.get(id);
+    const rows = this.#db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY seq`).all(id) as MessageRow[];
+    return rows.map(toMessage);
+  }
+
+  /**
+   * Shows the branch through `messageId` (null: the empty path). With `follow` (the default) the path goes
+   * on to the newest message below it, so switching to an earlier answer shows that answer's own follow-ups.
+   */
+  selectBranch(id: string, messageId: number | null, options: { follow?: boolean } = {}): ConversationWithMessages {
+    this.get(id);
+    let leaf = messageId;
+    if (messageId !== null) {
+      this.#ownMessage(id, messageId);
+      if (options.follow !== false) {
+        // The newest message of a subtree has no children (a child is always newer than its parent).
+        leaf = (
+          this.#db
+            .prepare(
+              `WITH RECURSIVE sub(id) AS (SELECT ? UNION ALL SELECT m.id FROM messages m JOIN sub ON m.parent_id = sub.id)
+               SELECT max(id) AS leaf FROM sub`,
+            )
+            .get(messageId) as { leaf: number }
+        ).leaf;
       }
-      this.#db.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?').run(now, id);
+    }
+    this.#db.prepare('UPDATE conversations SET leaf_id = ? WHERE id = ?').run(leaf, id);
+    return this.getWithMessages(id);
+  }
+
+  /** Replaces the chat's own settings (null: back to the app's defaults). */
+  setSettings(id: string, settings: ChatSettings | null): Conversation {
+    const r = this.#db.prepare('UPDATE conversations SET settings = ? WHERE id = ?').run(settings === null ? null : JSON.stringify(settings), id);
+    if (r.changes === 0) throw notFound('conversation', id);
+    return this.get(id);
+  }
+
+  #ownMessage(id: string, messageId: number): void {
+    const row = this.#db.prepare('SELECT conversation_id AS c FROM messages WHERE id = ?').get(messageId) as { c: string } | undefined;
+    if (!row || row.c !== id) throw notFound('message', String(messageId));
+  }
+
+  /**
+   * Appends messages as a chain in one transaction (all or none), under `parentId` (default: the end of
+   * the path shown; null: a new first message), and shows the new chain. Touches the conversation.
+   */
+  append(id: string, messages: readonly NewMessage[], options: { parentId?: number | null } = {}): StoredMessage[] {
+    return this.#db.transaction(() => {
+      const c = this.get(id);
+      let parent = options.parentId === undefined ? c.leafId : options.parentId;
+      if (parent !== null) this.#ownMessage(id, parent);
+      const now = this.#now();
+      const out = this.#insert(id, messages, now, () => parent, (m) => (parent = m.id));
+      this.#db.prepare('UPDATE conversations SET updated_at = ?, leaf_id = ? WHERE id = ?').run(now, parent, id);
       return out;
+    })();
+  }
+
+  #insert(id: string, messages: readonly NewMessage[], now: number, parentOf: (m: NewMessage, i: number) => number | null, inserted: (m: StoredMessage, i: number) => void): StoredMessage[] {
+    const insert = this.#db.prepare(
+      `INSERT INTO messages (conversation_id, seq, role, content, tool_calls, tool_call_id, name, reasoning, thinking_ms, parent_id, meta, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${MESSAGE_COLUMNS}`,
+    );
+    let seq = (this.#db.prepare('SELECT coalesce(max(seq), 0) AS s FROM messages WHERE conversation_id = ?').get(id) as { s: number }).s;
+    const out: StoredMessage[] = [];
+    messages.forEach((m, i) => {
+      const row = insert.get(
+        id,
+        ++seq,
+        m.role,
+        m.content,
+        m.toolCalls && m.toolCalls.length > 0 ? JSON.stringify(m.toolCalls) : null,
+        m.toolCallId ?? null,
+        m.name ?? null,
+        m.reasoning ? m.reasoning : null,
+        m.thinkingMs ?? null,
+        parentOf(m, i),
+        m.meta ? JSON.stringify(m.meta) : null,
+        now,
+      ) as MessageRow;
+      const stored = toMessage(row);
+      out.push(stored);
+      inserted(stored, i);
+    });
+    return out;
+  }
+
+  /** The whole conversation, every branch, for an export. */
+  tree(id: string): ConversationTree {
+    const c = this.get(id);
+    return { title: c.title, createdAt: c.createdAt, updatedAt: c.updatedAt, settings: c.settings, leafId: c.leafId, messages: this.allMessages(id) };
+  }
+
+  /**
+   * A new conversation from an export, in one transaction. Messages come parents first (`parentId` names an
+   * earlier message's `id` of the export); ids are the export's own and are given new ones here.
+   */
+  importTree(tree: { title: string; settings: ChatSettings | null; leafId: number | null; messages: readonly (NewMessage & { id: number; parentId: number | null })[] }): Conversation {
+    return this.#db.transaction(() => {
+      const c = this.create({ title: tree.title });
+      const ids = new Map<number, number>();
+      const mapped = (old: number | null): number | null => {
+        if (old === null) return null;
+        const n = ids.get(old);
+        if (n === undefined) throw new ToolError('invalid_request', `message ${old} is named as a parent before it appears`);
+        return n;
+      };
+      this.#insert(c.id, tree.messages, this.#now(), (_, i) => mapped(tree.messages[i]!.parentId), (m, i) => ids.set(tree.messages[i]!.id, m.id));
+      this.#db.prepare('UPDATE conversations SET settings = ?, leaf_id = ? WHERE id = ?').run(tree.settings ? JSON.stringify(tree.settings) : null, mapped(tree.leafId), c.id);
+      return this.get(c.id);
     })();
   }
 }

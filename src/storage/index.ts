@@ -11,10 +11,14 @@ export {
   ConversationStore,
   ftsQuery,
   type Conversation,
+  type ConversationTree,
   type ConversationWithMessages,
+  type MessageMeta,
   type MessageRole,
+  type PathMessage,
   type NewMessage,
   type SearchHit,
   type StoredMessage,
   type StoredToolCall,
 } from './conversations.js';
+export { DEFAULT_CHAT_SETTINGS, PRESETS, SAMPLING_LIMITS, presetOf, type ChatSampling, type ChatSettings, type PresetName } from './chat-presets.js';

@@ -1,9 +1,12 @@
 // /api/conversations: saved conversations with their messages (tool calls and results included): list,
-// search, create, read, rename, delete, append.
+// search, create, read, rename, delete, append (under any message: a branch), choose the branch shown,
+// the chat's own settings, export (JSON with every branch, or Markdown) and import of a JSON export.
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { ConversationStore } from '../../storage/index.js';
 import { notFound } from '../../tools/errors.js';
+import { exportFileName, exportJson, exportMarkdown } from '../conversation-export.js';
+import { chatSettingsSchema, conversationExportSchema, newMessageSchema } from '../conversation-schemas.js';
 import { parseWith } from '../errors.js';
 import { limitQuery, offsetQuery, uuidParams } from './tool-helpers.js';
 
@@ -17,18 +20,8 @@ interface HasPromptCache {
   promptCache?: { removeTag(tag: string): Promise<number> } | null;
 }
 
-const toolCallSchema = z.object({ id: z.string().min(1).max(200), name: z.string().min(1).max(200), arguments: z.unknown() }).strict();
-const messageSchema = z
-  .object({
-    role: z.enum(['system', 'user', 'assistant', 'tool']),
-    content: z.string().max(4_000_000),
-    reasoning: z.string().max(4_000_000).optional(),
-    thinkingMs: z.number().int().min(0).max(86_400_000).optional(),
-    toolCalls: z.array(toolCallSchema).max(100).optional(),
-    toolCallId: z.string().max(200).optional(),
-    name: z.string().max(200).optional(),
-  })
-  .strict();
+const messageSchema = newMessageSchema;
+const messageId = z.number().int().min(1);
 
 const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = async (app, { conversations, manager }) => {
   app.get('/api/conversations', async (req) => {
@@ -60,9 +53,42 @@ const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = async 
 
   app.post('/api/conversations/:id/messages', async (req, reply) => {
     const { id } = parseWith(uuidParams, req.params, 'parameters');
-    const body = parseWith(z.object({ messages: z.array(messageSchema).min(1).max(10_000) }).strict(), req.body);
+    // parentId: where the messages go (absent: after the path shown; null: a new first message).
+    const body = parseWith(z.object({ messages: z.array(messageSchema).min(1).max(10_000), parentId: messageId.nullable().optional() }).strict(), req.body);
     reply.code(201);
-    return { messages: conversations.append(id, body.messages) };
+    return { messages: conversations.append(id, body.messages, body.parentId !== undefined ? { parentId: body.parentId } : {}) };
+  });
+
+  // The branch shown (and sent to the model): the one through messageId, down to its newest message
+  // unless follow is false.
+  app.put('/api/conversations/:id/branch', async (req) => {
+    const { id } = parseWith(uuidParams, req.params, 'parameters');
+    const body = parseWith(z.object({ messageId: messageId.nullable(), follow: z.boolean().default(true) }).strict(), req.body);
+    return conversations.selectBranch(id, body.messageId, { follow: body.follow });
+  });
+
+  app.put('/api/conversations/:id/settings', async (req) => {
+    const { id } = parseWith(uuidParams, req.params, 'parameters');
+    const body = parseWith(z.object({ settings: chatSettingsSchema.nullable() }).strict(), req.body);
+    return conversations.setSettings(id, body.settings);
+  });
+
+  app.get('/api/conversations/:id/export', async (req, reply) => {
+    const { id } = parseWith(uuidParams, req.params, 'parameters');
+    const { format } = parseWith(z.object({ format: z.enum(['json', 'markdown']).default('json') }), req.query, 'query');
+    const tree = conversations.tree(id);
+    const ext = format === 'json' ? 'json' : 'md';
+    reply.header('content-disposition', `attachment; filename="${exportFileName(tree.title, ext)}"`);
+    if (format === 'markdown') return reply.type('text/markdown; charset=utf-8').send(exportMarkdown(tree));
+    return reply.type('application/json; charset=utf-8').send(JSON.stringify(exportJson(tree), null, 2));
+  });
+
+  // A JSON export becomes a new conversation (new ids); a file that is not one is refused whole.
+  app.post('/api/conversations/import', { bodyLimit: 64 * 1024 * 1024 }, async (req, reply) => {
+    const e = parseWith(conversationExportSchema, req.body, 'conversation export');
+    const c = conversations.importTree(e.conversation);
+    reply.code(201);
+    return conversations.getWithMessages(c.id);
   });
 
   app.delete('/api/conversations/:id', async (req) => {

@@ -7,7 +7,7 @@ import { WestfallError } from '../../errors.js';
 import type { AppContext } from '../context.js';
 import { ReplyReader } from '../../tools/reply-reader.js';
 import { toErrorInfo } from '../errors.js';
-import { nativeChatJob } from '../native-chat.js';
+import { fitRequest, nativeChatJob } from '../native-chat.js';
 import { wsClientMessageSchema, type WsChatMessage, type WsServerMessage } from '../schemas.js';
 
 const OPEN = 1;
@@ -35,7 +35,8 @@ export const streamRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
 
     const run = async (msg: WsChatMessage, controller: AbortController) => {
       try {
-        const gen = await ctx.manager.chat({ ...nativeChatJob(msg), signal: controller.signal });
+        const fit = fitRequest(ctx.manager, msg, ctx.config.sampling.maxTokens);
+        const gen = await ctx.manager.chat({ ...nativeChatJob({ ...msg, messages: fit.messages }), signal: controller.signal });
         const reader = new ReplyReader('native', gen.chatFormat);
         const forward = (deltas: ReturnType<ReplyReader['push']>) => {
           for (const d of deltas) {
@@ -50,7 +51,15 @@ export const streamRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
         if (gen.serverAbortReason) return sendError(msg.id, gen.serverAbortReason);
         const { reply: out, deltas } = reader.finish();
         forward(deltas);
-        send({ type: 'done', id: msg.id, usage: r.usage, timings: r.timings, stopReason: r.stopReason, ...(out.warning ? { warning: out.warning } : {}) });
+        send({
+          type: 'done',
+          id: msg.id,
+          usage: r.usage,
+          timings: r.timings,
+          stopReason: r.stopReason,
+          ...(out.warning ? { warning: out.warning } : {}),
+          ...(msg.contextOverflow === 'drop_oldest' ? { droppedMessages: fit.droppedMessages } : {}),
+        });
       } catch (err) {
         // Cancelled while still queued: the request ends like a cancelled generation.
         if (controller.signal.aborted && (err as WestfallError)?.code === 'aborted') {

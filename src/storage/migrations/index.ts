@@ -6,6 +6,7 @@ import { timeMigration } from './003-time.js';
 import { vaultMigration } from './004-vault.js';
 import { musicMigration } from './005-music.js';
 import { reasoningMigration } from './006-reasoning.js';
+import { branchesMigration } from './008-branches.js';
 import { providersMigration } from './011-providers.js';
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -15,5 +16,6 @@ export const MIGRATIONS: readonly Migration[] = [
   vaultMigration,
   musicMigration,
   reasoningMigration,
+  branchesMigration,
   providersMigration,
 ];

@@ -45,6 +45,8 @@ export const ERROR_CATALOG = {
   model_loading: { status: 503, type: 'unavailable_error', message: 'The model is still loading' },
   model_load_failed: { status: 503, type: 'unavailable_error', message: 'The model failed to load' },
   model_unloaded: { status: 503, type: 'unavailable_error', message: 'The model was unloaded while the request was running' },
+  model_too_large: { status: 507, type: 'insufficient_memory_error', message: 'The model does not fit in the memory allowed for models, even with every other model unloaded' },
+  memory_busy: { status: 503, type: 'unavailable_error', message: 'Not enough memory for the model now: the loaded models that would have to be unloaded are answering requests' },
   shutting_down: { status: 503, type: 'unavailable_error', message: 'The service is shutting down' },
   internal_error: { status: 500, type: 'server_error', message: 'An internal error occurred' },
   // storage and personal tools (src/storage, src/tools)

@@ -181,6 +181,8 @@ function toConfig(s: Settings, cwd: string, platform: PlatformInfo): Config {
     bodyLimit: s.WESTFALL_BODY_LIMIT,
     shutdownTimeoutMs: s.WESTFALL_SHUTDOWN_TIMEOUT_MS,
     promptCacheMaxBytes: s.WESTFALL_PROMPT_CACHE_MB * 1024 * 1024,
+    keepAliveSeconds: s.WESTFALL_KEEP_ALIVE,
+    modelMemoryLimitBytes: s.WESTFALL_MODEL_MEMORY_MB !== undefined ? s.WESTFALL_MODEL_MEMORY_MB * 1024 * 1024 : null,
     hubUrl: s.WESTFALL_HUB_URL.replace(/\/+$/, ''),
   };
 }

@@ -49,6 +49,10 @@ export const settingsSchema = z.object({
   // Conversation states saved on disk so chats resume without re-reading their history (engine/
   // prompt-cache.ts); the least recently used go beyond this. 0 keeps none. Changeable in Settings.
   WESTFALL_PROMPT_CACHE_MB: int(0, 1 << 22).default(4096),
+  // Several local models: one loaded by a request stays this many seconds after its last request (-1:
+  // until unloaded); all of them together stay under this many MiB (unset: the machine's free memory).
+  WESTFALL_KEEP_ALIVE: int(-1, 365 * 24 * 3600).default(300),
+  WESTFALL_MODEL_MEMORY_MB: int(1, 1 << 24).optional(),
   // The model hub the Models screen searches and downloads from (a mirror, or a local fake in tests).
   WESTFALL_HUB_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://huggingface.co' }).default('https://huggingface.co'),
 });
@@ -92,6 +96,10 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Cap for the conversation states kept on disk (bytes); 0 keeps none. */
   promptCacheMaxBytes: number;
+  /** Seconds a model loaded by a request stays loaded after its last request; -1: until unloaded. */
+  keepAliveSeconds: number;
+  /** Bytes all local models may take together (planner estimate); null: the machine's free memory. */
+  modelMemoryLimitBytes: number | null;
   /** Base URL of the model hub searched from the Models screen (no trailing slash). */
   hubUrl: string;
 }

@@ -13,6 +13,14 @@ export {
   type ChatJob,
   type CompletionJob,
   type GenerationEvent,
+  type ChatEngine,
+  type EmbedJob,
+  type EmbedResult,
+  type EngineStatus,
+  type ModelEntry,
+  type ModelSettings,
+  ModelRouter,
+  LocalEngine,
 } from './model-manager.js';
 export { ERROR_HTTP, toErrorInfo, errorBody, openAIErrorBody, parseWith, sendError, isOpenAIRoute, type ErrorInfo } from './errors.js';
 export { createMetrics, type Metrics } from './metrics.js';

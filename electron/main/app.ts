@@ -324,6 +324,14 @@ export function startDesktopApp(electron: ElectronLike, options: DesktopAppOptio
       },
       notify,
       takeQuickAsk: (id) => quickAsk.takePending(id),
+      chooseFolder: async (senderId, request) => {
+        // The dialog is modal to the window that asked, so it cannot open behind it or outlive it.
+        const parent = [win, quickAsk.window].find((w) => w && !w.isDestroyed() && w.webContents.id === senderId);
+        if (!parent) throw new Error('refused: the caller is not a Westfall window');
+        const r = await electron.dialog.showOpenDialog(parent, { title: request.title ?? 'Choose a folder', buttonLabel: 'Choose', properties: ['openDirectory', 'createDirectory', 'dontAddToRecent'] });
+        const path = r.canceled ? undefined : r.filePaths[0];
+        return path ? { path } : null;
+      },
     });
     if (!args.hidden) ensureMainWindow(true);
     try {

@@ -92,6 +92,12 @@ export interface IpcMainInvokeEventLike {
   readonly senderFrame: { readonly url: string } | null;
 }
 
+export interface OpenDialogOptionsLike {
+  title?: string;
+  buttonLabel?: string;
+  properties: ('openDirectory' | 'createDirectory' | 'dontAddToRecent')[];
+}
+
 export interface AppLike {
   readonly isPackaged: boolean;
   requestSingleInstanceLock(additionalData?: Record<any, any>): boolean;
@@ -125,5 +131,8 @@ export interface ElectronLike {
     getCursorScreenPoint(): { x: number; y: number };
     getDisplayNearestPoint(point: { x: number; y: number }): { workArea: { x: number; y: number; width: number; height: number } };
   };
-  dialog: { showErrorBox(title: string, content: string): void };
+  dialog: {
+    showErrorBox(title: string, content: string): void;
+    showOpenDialog(window: BrowserWindowLike, options: OpenDialogOptionsLike): Promise<{ canceled: boolean; filePaths: string[] }>;
+  };
 }

@@ -22,7 +22,11 @@ const real: ElectronLike = {
   globalShortcut: electron.globalShortcut,
   Notification: electron.Notification,
   screen: electron.screen,
-  dialog: electron.dialog,
+  dialog: {
+    showErrorBox: (title, content) => electron.dialog.showErrorBox(title, content),
+    // Every BrowserWindowLike here was made by electron.BrowserWindow (real.BrowserWindow above).
+    showOpenDialog: (window, options) => electron.dialog.showOpenDialog(window as electron.BrowserWindow, options),
+  },
 };
 
 const { app } = electron;

@@ -2,7 +2,7 @@
 // call ipcRenderer without the preload's checks), and the backend's token goes only to frames that are on
 // the backend's own origin.
 import type { ElectronLike, IpcMainInvokeEventLike } from './electron-api.js';
-import { CHANNELS, describeIssues, notifyRequestSchema, type BackendInfo, type QuickAskEvent } from '../shared/contract.js';
+import { CHANNELS, chooseFolderRequestSchema, describeIssues, notifyRequestSchema, type BackendInfo, type ChooseFolderRequest, type ChooseFolderResult, type QuickAskEvent } from '../shared/contract.js';
 import { originOf } from './windows.js';
 
 export interface IpcHandlers {
@@ -10,6 +10,8 @@ export interface IpcHandlers {
   backend: () => BackendInfo | null;
   notify: (title: string, body: string) => void;
   takeQuickAsk: (webContentsId: number) => QuickAskEvent | null;
+  /** The native folder dialog, over the window of the calling page. */
+  chooseFolder: (webContentsId: number, request: ChooseFolderRequest) => Promise<ChooseFolderResult>;
 }
 
 export function senderOrigin(event: IpcMainInvokeEventLike): string | null {
@@ -37,6 +39,12 @@ export function registerIpc(ipcMain: ElectronLike['ipcMain'], handlers: IpcHandl
   ipcMain.handle(CHANNELS.takeQuickAsk, (event: IpcMainInvokeEventLike) => {
     fromBackendOrigin(event);
     return handlers.takeQuickAsk(event.sender.id);
+  });
+  ipcMain.handle(CHANNELS.chooseFolder, async (event: IpcMainInvokeEventLike, payload: unknown) => {
+    fromBackendOrigin(event);
+    const parsed = chooseFolderRequestSchema.safeParse(payload ?? {});
+    if (!parsed.success) throw new Error(`invalid folder request: ${describeIssues(parsed.error)}`);
+    return await handlers.chooseFolder(event.sender.id, parsed.data);
   });
   return () => {
     for (const channel of Object.values(CHANNELS)) ipcMain.removeHandler(channel);

@@ -7,10 +7,13 @@ import {
   VERSION_ARG,
   appVersionSchema,
   backendInfoSchema,
+  chooseFolderRequestSchema,
+  chooseFolderResultSchema,
   describeIssues,
   notifyRequestSchema,
   quickAskEventSchema,
   type BackendInfo,
+  type ChooseFolderRequest,
   type QuickAskEvent,
   type WestfallDesktopApi,
 } from '../shared/contract.js';
@@ -70,7 +73,15 @@ export function createWestfallApi(ipc: IpcRendererLike, argv: readonly string[])
     await ipc.invoke(CHANNELS.notify, parsed.data);
   };
 
-  return Object.freeze({ appVersion, getBackend, onQuickAsk, notify });
+  const chooseFolder = async (options: ChooseFolderRequest = {}): Promise<string | null> => {
+    const request = chooseFolderRequestSchema.safeParse(options);
+    if (!request.success) throw new TypeError(`westfall.chooseFolder: ${describeIssues(request.error)}`);
+    const answer = chooseFolderResultSchema.safeParse(await ipc.invoke(CHANNELS.chooseFolder, request.data));
+    if (!answer.success) throw new Error(`westfall.chooseFolder: unexpected answer (${describeIssues(answer.error)})`);
+    return answer.data?.path ?? null;
+  };
+
+  return Object.freeze({ appVersion, getBackend, onQuickAsk, notify, chooseFolder });
 }
 
 export function exposeWestfallApi(bridge: ContextBridgeLike, ipc: IpcRendererLike, argv: readonly string[]): WestfallDesktopApi {

@@ -11,6 +11,8 @@ export const CHANNELS = {
   notify: 'westfall:notify',
   /** invoke → QuickAskEvent | null: a quick-ask that arrived before the page subscribed. */
   takeQuickAsk: 'westfall:take-quick-ask',
+  /** invoke(ChooseFolderRequest) → ChooseFolderResult: the native folder dialog (null when cancelled). */
+  chooseFolder: 'westfall:choose-folder',
   /** main → renderer: QuickAskEvent. */
   quickAsk: 'westfall:quick-ask',
 } as const;
@@ -28,6 +30,15 @@ export type NotifyRequest = z.infer<typeof notifyRequestSchema>;
 
 export const quickAskEventSchema = z.strictObject({ text: z.string().check(z.maxLength(MAX_QUICK_ASK_CHARS)) });
 export type QuickAskEvent = z.infer<typeof quickAskEventSchema>;
+
+export const chooseFolderRequestSchema = z.strictObject({
+  title: z.optional(z.string().check(z.maxLength(120, 'title must be at most 120 characters'))),
+});
+export type ChooseFolderRequest = z.infer<typeof chooseFolderRequestSchema>;
+
+/** The chosen folder's absolute path, or null when the user cancelled. */
+export const chooseFolderResultSchema = z.nullable(z.strictObject({ path: z.string().check(z.minLength(1), z.maxLength(4096)) }));
+export type ChooseFolderResult = z.infer<typeof chooseFolderResultSchema>;
 
 const loopbackHttpOrigin = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}$/;
 export const backendInfoSchema = z.strictObject({
@@ -49,6 +60,8 @@ export interface WestfallDesktopApi {
   onQuickAsk(callback: (event: QuickAskEvent) => void): () => void;
   /** Shows a native notification. Rejects on an invalid title or body. */
   notify(title: string, body: string): Promise<void>;
+  /** Opens the native folder dialog; resolves with the chosen absolute path, or null when cancelled. */
+  chooseFolder(options?: ChooseFolderRequest): Promise<string | null>;
 }
 
 /** One line per problem, for error messages. */

@@ -50,6 +50,26 @@ describe('startup', () => {
     await expect(l.fake.ipcMain.invoke(CHANNELS.notify, { url: 'https://evil.example/' }, { title: 'x', body: 'y' })).rejects.toThrow(/not on the backend origin/);
   });
 
+  it('opens the native folder dialog over the calling window, for backend pages only', async () => {
+    const l = await launch();
+    const base = backendUrl(l);
+    const win = l.fake.window(MAIN_TITLE)!;
+    const from = { url: `${base}/#/music`, sender: win.webContents };
+    l.fake.openDialogAnswers.push('/home/me/Music', null);
+    expect(await l.fake.ipcMain.invoke(CHANNELS.chooseFolder, from, { title: 'Add a music folder' })).toEqual({ path: '/home/me/Music' });
+    expect(l.fake.openDialogs[0]!.window).toBe(win);
+    expect(l.fake.openDialogs[0]!.options).toMatchObject({ title: 'Add a music folder', properties: expect.arrayContaining(['openDirectory']) });
+    // Cancel answers null; no title gives a default one.
+    expect(await l.fake.ipcMain.invoke(CHANNELS.chooseFolder, from, {})).toBeNull();
+    expect(l.fake.openDialogs[1]!.options.title).toBe('Choose a folder');
+    // Refused: another origin, a malformed request, a sender that is no Westfall window. No dialog opens.
+    await expect(l.fake.ipcMain.invoke(CHANNELS.chooseFolder, { url: 'https://evil.example/', sender: win.webContents }, {})).rejects.toThrow(/not on the backend origin/);
+    await expect(l.fake.ipcMain.invoke(CHANNELS.chooseFolder, from, { title: 'x', defaultPath: '/etc' })).rejects.toThrow(/invalid folder request/);
+    await expect(l.fake.ipcMain.invoke(CHANNELS.chooseFolder, from, { title: 'x'.repeat(121) })).rejects.toThrow(/invalid folder request/);
+    await expect(l.fake.ipcMain.invoke(CHANNELS.chooseFolder, { url: `${base}/` }, {})).rejects.toThrow(/not a Westfall window/);
+    expect(l.fake.openDialogs).toHaveLength(2);
+  });
+
   it('reports a quick-ask shortcut that another app holds', async () => {
     const l = await launch({ fakeOptions: { takenShortcuts: ['Alt+Space'] }, shortcut: 'Alt+Space' });
     expect(l.fake.notifications.map((n) => n.options.title)).toContain('Quick-ask shortcut unavailable');

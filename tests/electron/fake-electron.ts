@@ -336,6 +336,8 @@ export function createFakeElectron(options: FakeElectronOptions = {}) {
   };
 
   const opened: string[] = [];
+  const openDialogs: { window: FakeBrowserWindow; options: { title?: string; buttonLabel?: string; properties: string[] } }[] = [];
+  const openDialogAnswers: (string | null)[] = [];
   const fake = {
     app,
     BrowserWindow: FakeBrowserWindow,
@@ -358,7 +360,18 @@ export function createFakeElectron(options: FakeElectronOptions = {}) {
       getCursorScreenPoint: () => ({ x: 100, y: 100 }),
       getDisplayNearestPoint: () => ({ workArea: { x: 0, y: 0, width: 1920, height: 1080 } }),
     },
-    dialog: { showErrorBox: (title: string, content: string) => calls.push(`dialog(${title}: ${content})`) },
+    dialog: {
+      showErrorBox: (title: string, content: string) => calls.push(`dialog(${title}: ${content})`),
+      /** Answers with the next of `openDialogAnswers` (a path, or null for Cancel); each call is in `openDialogs`. */
+      async showOpenDialog(window: FakeBrowserWindow, opts: { title?: string; buttonLabel?: string; properties: string[] }) {
+        openDialogs.push({ window, options: opts });
+        calls.push(`dialog.open(${window.options.title})`);
+        const answer = openDialogAnswers.shift();
+        return answer ? { canceled: false, filePaths: [answer] } : { canceled: true, filePaths: [] };
+      },
+    },
+    openDialogs,
+    openDialogAnswers,
     // inspection
     calls,
     windows,

@@ -40,9 +40,9 @@ const BACKEND = { baseUrl: 'http://127.0.0.1:8756', wsUrl: 'ws://127.0.0.1:8756'
 const ARGV = ['/opt/electron', '--type=renderer', '--westfall-app-version=0.1.0'];
 
 describe('window.westfall', () => {
-  it('exposes exactly appVersion, getBackend, onQuickAsk and notify, frozen', () => {
+  it('exposes exactly appVersion, getBackend, onQuickAsk, notify and chooseFolder, frozen', () => {
     const api = createWestfallApi(fakeIpc(), ARGV);
-    expect(Object.keys(api).sort()).toEqual(['appVersion', 'getBackend', 'notify', 'onQuickAsk']);
+    expect(Object.keys(api).sort()).toEqual(['appVersion', 'chooseFolder', 'getBackend', 'notify', 'onQuickAsk']);
     expect(Object.isFrozen(api)).toBe(true);
     expect(api.appVersion).toBe('0.1.0');
   });
@@ -92,6 +92,26 @@ describe('window.westfall', () => {
     expect(ipc.invoked).toHaveLength(1);
   });
 
+  it('chooseFolder sends a validated request and returns the path, or null when cancelled', async () => {
+    const ipc = fakeIpc({ [CHANNELS.chooseFolder]: { path: '/home/me/Music' } });
+    const api = createWestfallApi(ipc, ARGV);
+    expect(await api.chooseFolder({ title: 'Add a music folder' })).toBe('/home/me/Music');
+    expect(await api.chooseFolder()).toBe('/home/me/Music');
+    expect(ipc.invoked).toEqual([
+      [CHANNELS.chooseFolder, { title: 'Add a music folder' }],
+      [CHANNELS.chooseFolder, {}],
+    ]);
+    // Cancelled (the main process answers null).
+    expect(await createWestfallApi(fakeIpc(), ARGV).chooseFolder()).toBeNull();
+    // A bad request never reaches the main process; a malformed answer is not handed to the page.
+    await expect(api.chooseFolder({ title: 't'.repeat(121) })).rejects.toThrow(TypeError);
+    await expect(api.chooseFolder({ defaultPath: '/etc' } as never)).rejects.toThrow(TypeError);
+    expect(ipc.invoked).toHaveLength(2);
+    for (const answer of [{ path: '' }, { path: '/x', extra: 1 }, '/x', 42]) {
+      await expect(createWestfallApi(fakeIpc({ [CHANNELS.chooseFolder]: answer }), ARGV).chooseFolder()).rejects.toThrow(/unexpected answer/);
+    }
+  });
+
   it('onQuickAsk delivers only validated { text } and unsubscribes', async () => {
     const ipc = fakeIpc({ [CHANNELS.takeQuickAsk]: { text: 'waiting since launch' } });
     const api = createWestfallApi(ipc, ARGV);
@@ -131,7 +151,7 @@ describe('electron/preload/index.ts (electron mocked)', () => {
     }));
     await import('../../electron/preload/index.js');
     expect(Object.keys(exposed)).toEqual(['westfall']);
-    expect(Object.keys(exposed.westfall as object).sort()).toEqual(['appVersion', 'getBackend', 'notify', 'onQuickAsk']);
+    expect(Object.keys(exposed.westfall as object).sort()).toEqual(['appVersion', 'chooseFolder', 'getBackend', 'notify', 'onQuickAsk']);
     vi.doUnmock('electron');
   });
 });
@@ -159,6 +179,7 @@ describe('the bundled preload (dist/electron/preload/index.cjs)', () => {
     expect(api.appVersion).toBe('0.1.0');
     expect(await api.getBackend()).toEqual(BACKEND);
     await expect(api.notify('', 'x')).rejects.toThrow(/title must not be empty/);
+    await expect((api as unknown as { chooseFolder(o: unknown): Promise<unknown> }).chooseFolder({ title: 't'.repeat(121) })).rejects.toThrow(/at most 120/);
     expect(readFileSync(join(repoRoot, 'dist', 'electron', 'preload', 'index.cjs')).length).toBeLessThan(64 * 1024);
   });
 });

@@ -11,6 +11,8 @@ export interface DesktopApi {
   getBackend(): Promise<DesktopBackendInfo>;
   onQuickAsk?(callback: (event: { text: string }) => void): () => void;
   notify?(title: string, body: string): Promise<void>;
+  /** The native folder dialog: the chosen absolute path, or null when cancelled. */
+  chooseFolder?(options?: { title?: string }): Promise<string | null>;
 }
 
 export function desktopApi(): DesktopApi | null {

@@ -56,6 +56,8 @@ export const ERROR_CATALOG = {
   restore_failed: { status: 500, type: 'server_error', message: 'The restored database failed its checks; the current database was put back' },
   conflict: { status: 409, type: 'conflict_error', message: 'The change conflicts with existing data (a duplicate name, or a record still in use)' },
   csv_invalid: { status: 422, type: 'invalid_request_error', message: 'The CSV file has a malformed row; nothing of it was imported' },
+  amount_invalid: { status: 400, type: 'invalid_request_error', message: 'The amount is not written as the locale writes numbers (grouping, decimal mark, decimals of the currency), or has a sign where none belongs' },
+  date_invalid: { status: 400, type: 'invalid_request_error', message: 'The date is not a real date in the locale order or YYYY-MM-DD' },
   timer_running: { status: 409, type: 'conflict_error', message: 'A timer is already running' },
   timer_not_running: { status: 409, type: 'conflict_error', message: 'No timer is running' },
   vault_not_initialized: { status: 409, type: 'conflict_error', message: 'The vault has no master password yet' },

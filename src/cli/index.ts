@@ -164,6 +164,8 @@ export async function serve(flags: ServeFlags): Promise<void> {
     },
   });
   rememberLastModel(manager, settings, logger);
+  // Amounts the model or a request writes as text are read in the user's locale (Settings).
+  tools.finance.setLocaleSource(() => settings.get().locale);
   // The web UI at `/` and its sign-in (a printed link's code becomes a session cookie).
   const logins = new LoginCodes({ secret: sessions });
   const app = createApp(config, {

@@ -6,19 +6,24 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { isSupportedLocale } from '../locale/index.js';
 import type { Logger } from '../logging/index.js';
 import type { ModelManager } from './model-manager.js';
 
 export const SETTINGS_FILE = 'settings.json';
 
+const localeSetting = z.string().min(2).max(35).refine(isSupportedLocale, 'a locale such as de-DE or en-US').nullable();
+
 export const userSettingsSchema = z.object({
   loadLastModel: z.boolean().default(true),
   lastModel: z.string().min(1).max(4096).nullable().default(null),
+  /** How numbers, amounts and dates are read and shown (BCP 47, e.g. 'de-DE'); null: the browser's or OS's. */
+  locale: localeSetting.default(null),
 });
 export type UserSettingsData = z.output<typeof userSettingsSchema>;
 
 /** What PATCH /api/settings accepts: only what the user chooses (lastModel is recorded, not set). */
-export const userSettingsPatchSchema = z.object({ loadLastModel: z.boolean() }).partial().strict();
+export const userSettingsPatchSchema = z.object({ loadLastModel: z.boolean(), locale: localeSetting }).partial().strict();
 
 export class UserSettings {
   readonly file: string | null;

@@ -163,8 +163,12 @@ const GERMAN_MAPPING: ColumnMapping = {
 describe('CSV import', () => {
   it('imports a bank export with a preamble, decimal commas, quoted delimiters and categories', () => {
     const acc = finance.accounts.create({ name: 'Giro', currency: 'EUR' });
-    const r = finance.importer.import({ accountId: acc.id, csv: GERMAN_EXPORT, mapping: GERMAN_MAPPING, fileName: 'maerz.csv' });
-    expect(r).toMatchObject({ total: 4, imported: 4, duplicates: 0, createdCategories: ['Essen', 'Gehalt'] });
+    // Line 7 repeats line 6: shown as a duplicate within the file, imported here because the user keeps it.
+    const preview = finance.importer.preview({ accountId: acc.id, csv: GERMAN_EXPORT, mapping: GERMAN_MAPPING });
+    expect(preview).toMatchObject({ total: 4, new: 3, duplicates: 1, storedDuplicates: 0, fileDuplicates: 1 });
+    expect(preview.rows.map((r) => [r.line, r.duplicateOf])).toEqual([[4, null], [5, null], [6, null], [7, 'file']]);
+    const r = finance.importer.import({ accountId: acc.id, csv: GERMAN_EXPORT, mapping: GERMAN_MAPPING, fileName: 'maerz.csv', keep: [7] });
+    expect(r).toMatchObject({ total: 4, imported: 4, duplicates: 0, kept: 1, createdCategories: ['Essen', 'Gehalt'] });
     const list = finance.transactions.list({ accountId: acc.id }).transactions;
     expect(list.map((t) => [t.date, t.amount, t.payee, t.note, t.category])).toEqual([
       ['2024-03-05', -4510, 'Supermarkt', 'Einkauf', 'Essen'],
@@ -178,17 +182,58 @@ describe('CSV import', () => {
 
   it('detects duplicates per occurrence: a re-import adds nothing, an overlapping export only the new rows', () => {
     const acc = finance.accounts.create({ name: 'Giro', currency: 'EUR' });
-    finance.importer.import({ accountId: acc.id, csv: GERMAN_EXPORT, mapping: GERMAN_MAPPING });
+    finance.importer.import({ accountId: acc.id, csv: GERMAN_EXPORT, mapping: GERMAN_MAPPING, keep: [7] });
     const again = finance.importer.import({ accountId: acc.id, csv: GERMAN_EXPORT, mapping: GERMAN_MAPPING });
-    expect(again).toMatchObject({ total: 4, imported: 0, duplicates: 4 });
-    // A third identical supermarket row and a new one: only those two are new.
+    expect(again).toMatchObject({ total: 4, imported: 0, duplicates: 4, kept: 0 });
+    // A third identical supermarket row (two are stored: it repeats line 7 of this file) and a new one.
     const overlap = GERMAN_EXPORT.trimEnd() + '\n05.03.2024;Supermarkt;Einkauf;Essen;-45,10\n06.03.2024;Kino;Film;Freizeit;-12,00\n';
     const preview = finance.importer.preview({ accountId: acc.id, csv: overlap, mapping: GERMAN_MAPPING });
-    expect(preview).toMatchObject({ total: 6, new: 2, duplicates: 4 });
-    expect(preview.rows.filter((r) => !r.duplicate).map((r) => r.line)).toEqual([8, 9]);
+    expect(preview).toMatchObject({ total: 6, new: 1, duplicates: 5, storedDuplicates: 4, fileDuplicates: 1 });
+    expect(preview.rows.filter((r) => !r.duplicate).map((r) => r.line)).toEqual([9]);
+    expect(preview.rows.find((r) => r.line === 8)?.duplicateOf).toBe('file');
     expect(count('fin_transactions')).toBe(4); // preview wrote nothing
-    expect(finance.importer.import({ accountId: acc.id, csv: overlap, mapping: GERMAN_MAPPING })).toMatchObject({ imported: 2, duplicates: 4 });
+    // Skipped unless kept: without keep only the cinema; keeping line 8 adds the third supermarket row too.
+    expect(finance.importer.import({ accountId: acc.id, csv: overlap, mapping: GERMAN_MAPPING, keep: [8] })).toMatchObject({ imported: 2, duplicates: 4, kept: 1 });
     expect(count('fin_transactions')).toBe(6);
+  });
+
+  it('skips rows repeated within the file unless kept, and keeping a line that is no duplicate changes nothing', () => {
+    const acc = finance.accounts.create({ name: 'Giro', currency: 'EUR' });
+    const csv = 'Datum;Beschreibung;Betrag\n01.03.2024;Kaffee;-2,50\n01.03.2024;Kaffee;-2,50\n01.03.2024;Kaffee;-2,50\n02.03.2024;Kaffee;-2,50\n';
+    const mapping: ColumnMapping = { date: 'Datum', amount: 'Betrag', payee: 'Beschreibung', locale: 'de-DE' };
+    const r = finance.importer.import({ accountId: acc.id, csv, mapping, keep: [2, 4] });
+    expect(r).toMatchObject({ total: 4, imported: 3, duplicates: 1, kept: 1 });
+    expect(finance.transactions.list({ accountId: acc.id }).transactions.map((t) => [t.date, t.amount])).toEqual([
+      ['2024-03-02', -250],
+      ['2024-03-01', -250],
+      ['2024-03-01', -250],
+    ]);
+    // Again: the two stored coffees of the 1st match lines 2 and 3; line 4 is a third, repeated in the file.
+    const again = finance.importer.preview({ accountId: acc.id, csv, mapping });
+    expect(again.rows.map((x) => x.duplicateOf)).toEqual(['stored', 'stored', 'file', 'stored']);
+  });
+
+  it('reads amounts and dates strictly in a locale: de-DE decimals and dates, en-US refuses "85,20" naming the line', () => {
+    const acc = finance.accounts.create({ name: 'Giro', currency: 'EUR' });
+    const de = 'Datum;Beschreibung;Betrag\n22.11.2025;Tanken;-85,20\n2025-11-23;Gehalt;1.234,50\n24.11.2025;Bank;12,00-\n';
+    const r = finance.importer.import({ accountId: acc.id, csv: de, mapping: { date: 'Datum', amount: 'Betrag', payee: 'Beschreibung', locale: 'de-DE' } });
+    expect(r.imported).toBe(3);
+    expect(finance.transactions.list({ accountId: acc.id }).transactions.map((t) => [t.date, t.amount])).toEqual([
+      ['2025-11-24', -1200],
+      ['2025-11-23', 123450],
+      ['2025-11-22', -8520],
+    ]);
+    const us = 'Date,Description,Amount\n11/22/2025,Gas,"-85,20"\n';
+    let err: unknown;
+    try {
+      finance.importer.preview({ accountId: acc.id, csv: us, mapping: { date: 'Date', amount: 'Amount', payee: 'Description', locale: 'en-US' } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'csv_invalid' });
+    expect((err as Error).message).toMatch(/line 2: "-85,20" is not an amount in en-US: "," separates groups of 3 digits/);
+    expect(() => finance.importer.preview({ accountId: acc.id, csv: us, mapping: { date: 'Date', amount: 'Amount', locale: 'en-US', decimalSeparator: ',' } })).toThrow(/a locale or separators/);
+    expect(() => finance.importer.preview({ accountId: acc.id, csv: us, mapping: { date: 'Date', amount: 'Amount', locale: 'xx-nope-nope' } })).toThrow(/locale/);
   });
 
   it('maps debit and credit columns, month-first dates and positions without a header', () => {

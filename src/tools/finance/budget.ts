@@ -31,7 +31,7 @@ export class Budgets {
   constructor(
     private readonly db: DB,
     private readonly categories: Categories,
-    private readonly defaultCurrency: string = 'USD',
+    readonly defaultCurrency: string = 'USD',
   ) {}
 
   list(month?: string): Budget[] {

@@ -2,14 +2,16 @@
 // debit and credit columns), the payee, the note and the category are, and how dates and numbers are
 // written. Every row is parsed and checked before anything is written: one malformed row fails the whole
 // import with its line number, and a good file is written in one transaction. Rows already in the account
-// (same date, amount and payee, counted per occurrence) are duplicates and skipped. `preview` does all of
-// it without writing.
+// (same date, amount and payee, counted per occurrence), and rows repeated within the file, are duplicates:
+// skipped unless the user keeps them (`keep`, by line). With a `locale`, amounts and dates are read by the
+// same strict rules as typed ones (src/locale). `preview` does all of it without writing.
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import type { DB } from '../../storage/index.js';
 import { ToolError } from '../errors.js';
 import type { Accounts } from './accounts.js';
 import type { Categories } from './categories.js';
+import { isSupportedLocale, parseLocaleAmount, parseLocaleDate } from '../../locale/index.js';
 import { isValidDateFormat, parseDate } from './dates.js';
 import { currencyDigits, parseAmount } from './money.js';
 import { dedupeKey } from './transactions.js';
@@ -20,8 +22,10 @@ const columnRef = z.union([z.string().min(1).max(200), z.number().int().min(1).m
 export const columnMappingSchema = z
   .object({
     date: columnRef,
-    /** Tokens YYYY, YY, MM, M, DD, D; e.g. 'DD.MM.YYYY', 'MM/DD/YYYY'. */
-    dateFormat: z.string().min(4).max(40).default('YYYY-MM-DD').refine(isValidDateFormat, 'must contain a year (YYYY or YY), a month (MM or M) and a day (DD or D)'),
+    /** Tokens YYYY, YY, MM, M, DD, D; e.g. 'DD.MM.YYYY', 'MM/DD/YYYY'. Default: the locale's order (and ISO), else YYYY-MM-DD. */
+    dateFormat: z.string().min(4).max(40).refine(isValidDateFormat, 'must contain a year (YYYY or YY), a month (MM or M) and a day (DD or D)').optional(),
+    /** How the file writes numbers and dates (BCP 47, e.g. 'de-DE'): amounts are then read strictly in it. */
+    locale: z.string().min(2).max(35).refine(isSupportedLocale, 'must be a locale such as de-DE or en-US').optional(),
     /** One signed amount column (negative = money out) ... */
     amount: columnRef.optional(),
     /** ... or a debit (money out) and/or a credit (money in) column, unsigned. */
@@ -31,7 +35,8 @@ export const columnMappingSchema = z
     note: z.union([columnRef, z.array(columnRef).min(1).max(10)]).optional(),
     /** Category names; missing categories are created. */
     category: columnRef.optional(),
-    decimalSeparator: z.enum(['.', ',']).default('.'),
+    /** Without a locale: '.' (default) or ','. */
+    decimalSeparator: z.enum(['.', ',']).optional(),
     thousandsSeparator: z.enum([',', '.', ' ', "'", '']).optional(),
     /** Field separator; default: guessed from the header line (',', ';' or tab). */
     delimiter: z.enum([',', ';', '\t', '|']).optional(),
@@ -46,6 +51,10 @@ export const columnMappingSchema = z
   .refine((m) => (m.amount !== undefined) !== (m.debit !== undefined || m.credit !== undefined), {
     message: 'map either an amount column or debit/credit columns',
     path: ['amount'],
+  })
+  .refine((m) => m.locale === undefined || (m.decimalSeparator === undefined && m.thousandsSeparator === undefined), {
+    message: 'give a locale or separators, not both (the locale says how numbers are written)',
+    path: ['locale'],
   });
 
 export type ColumnMapping = z.input<typeof columnMappingSchema>;
@@ -59,7 +68,9 @@ export interface ImportRow {
   payee: string;
   note: string;
   category: string | null;
+  /** Skipped unless kept: the same date, amount and payee is already stored, or came earlier in the file. */
   duplicate: boolean;
+  duplicateOf: 'stored' | 'file' | null;
 }
 
 export interface RowError {
@@ -74,6 +85,9 @@ export interface ImportPreview {
   total: number;
   new: number;
   duplicates: number;
+  /** Of the duplicates: already stored, and repeated within the file. */
+  storedDuplicates: number;
+  fileDuplicates: number;
   rows: ImportRow[];
 }
 
@@ -82,7 +96,10 @@ export interface ImportResult {
   accountId: number;
   total: number;
   imported: number;
+  /** Duplicates skipped. */
   duplicates: number;
+  /** Duplicates imported because the user kept them (counted in imported). */
+  kept: number;
   createdCategories: string[];
 }
 
@@ -91,6 +108,8 @@ export interface ImportOptions {
   csv: string;
   mapping: ColumnMapping;
   fileName?: string;
+  /** Lines of duplicate rows to import all the same (two equal coffees on one day can both be real). */
+  keep?: number[];
   /** Called every `progressEvery` written rows inside the transaction (tests use it to interrupt). */
   onProgress?: (written: number, total: number) => void;
   progressEvery?: number;
@@ -124,7 +143,8 @@ export class CsvImporter {
   preview(options: Omit<ImportOptions, 'onProgress' | 'progressEvery'>): ImportPreview {
     const rows = this.#prepare(options.accountId, options.csv, options.mapping);
     const duplicates = rows.filter((r) => r.duplicate).length;
-    return { accountId: options.accountId, total: rows.length, new: rows.length - duplicates, duplicates, rows };
+    const storedDuplicates = rows.filter((r) => r.duplicateOf === 'stored').length;
+    return { accountId: options.accountId, total: rows.length, new: rows.length - duplicates, duplicates, storedDuplicates, fileDuplicates: duplicates - storedDuplicates, rows };
   }
 
   /** Imports the new rows in one transaction: all of them, or (on any error) none. */
@@ -134,7 +154,9 @@ export class CsvImporter {
       // Inside the transaction: duplicates are judged against the data as it is when we write.
       const rows = this.#prepare(options.accountId, options.csv, options.mapping);
       const account = this.accounts.get(options.accountId);
-      const fresh = rows.filter((r) => !r.duplicate);
+      const keep = new Set(options.keep ?? []);
+      const fresh = rows.filter((r) => !r.duplicate || keep.has(r.line));
+      const kept = fresh.filter((r) => r.duplicate).length;
       const created: string[] = [];
       const categoryIds = new Map<string, number>();
       for (const name of new Set(fresh.map((r) => r.category).filter((c): c is string => c !== null))) {
@@ -159,7 +181,7 @@ export class CsvImporter {
         written++;
         if (options.onProgress && written % every === 0) options.onProgress(written, fresh.length);
       }
-      return { importId: imp.id, accountId: account.id, total: rows.length, imported: fresh.length, duplicates: rows.length - fresh.length, createdCategories: created };
+      return { importId: imp.id, accountId: account.id, total: rows.length, imported: fresh.length, duplicates: rows.length - fresh.length, kept, createdCategories: created };
     });
     return run.immediate();
   }
@@ -174,8 +196,8 @@ export class CsvImporter {
     const mapping: Mapping = parsedMapping.data;
     const rows = parseRows(csv, mapping, currencyDigits(account.currency), account.currency);
 
-    // Duplicates: the n-th occurrence of (date, amount, payee) in the file is a duplicate when the account
-    // already holds at least n such transactions.
+    // Duplicates: the n-th occurrence of (date, amount, payee) in the file is a duplicate of a stored one when
+    // the account already holds at least n such transactions, else of an earlier row when n > 1.
     if (rows.length > 0) {
       const dates = rows.map((r) => r.date).sort();
       const existing = new Map<string, number>();
@@ -186,7 +208,8 @@ export class CsvImporter {
         const k = dedupeKey(r.date, r.amount, r.payee);
         const n = (seen.get(k) ?? 0) + 1;
         seen.set(k, n);
-        r.duplicate = n <= (existing.get(k) ?? 0);
+        r.duplicateOf = n <= (existing.get(k) ?? 0) ? 'stored' : n > 1 ? 'file' : null;
+        r.duplicate = r.duplicateOf !== null;
       }
     }
     return rows;
@@ -242,7 +265,23 @@ export function parseRows(csv: string, mapping: Mapping, digits: number, currenc
     category: mapping.category !== undefined ? index(mapping.category, 'category') : null,
   };
   const name = (i: number) => header?.[i] ?? `column ${i + 1}`;
-  const numberFormat = { decimalSeparator: mapping.decimalSeparator, ...(mapping.thousandsSeparator !== undefined ? { thousandsSeparator: mapping.thousandsSeparator } : {}) };
+  const decimalSeparator = mapping.decimalSeparator ?? '.';
+  const numberFormat = { decimalSeparator, ...(mapping.thousandsSeparator !== undefined ? { thousandsSeparator: mapping.thousandsSeparator } : {}) };
+  const locale = mapping.locale;
+  /** Minor units, or why the text is not an amount. */
+  const readAmount = (text: string): number | string => {
+    if (locale !== undefined) {
+      const r = parseLocaleAmount(text, { locale, digits, currency, sign: 'allow', trailingMinus: true });
+      return r.ok ? r.value : r.message;
+    }
+    return parseAmount(text, digits, numberFormat) ?? `"${text}" is not an amount (decimal separator "${decimalSeparator}", at most ${digits} decimals)`;
+  };
+  const dateFormat = mapping.dateFormat ?? (locale === undefined ? 'YYYY-MM-DD' : null);
+  const readDate = (text: string): string | { message: string } => {
+    if (dateFormat !== null) return parseDate(text, dateFormat) ?? { message: `"${text}" is not a date in the format ${dateFormat}` };
+    const r = parseLocaleDate(text, locale!);
+    return r.ok ? r.value : { message: r.message };
+  };
 
   const rows: ImportRow[] = [];
   const errors: RowError[] = [];
@@ -254,26 +293,27 @@ export function parseRows(csv: string, mapping: Mapping, digits: number, currenc
       continue;
     }
     const cell = (i: number) => (record[i] ?? '').trim();
-    const date = parseDate(cell(col.date), mapping.dateFormat);
-    if (date === null) {
-      errors.push({ line, column: name(col.date), value: cell(col.date), message: `"${cell(col.date)}" is not a date in the format ${mapping.dateFormat}` });
+    const date = readDate(cell(col.date));
+    if (typeof date !== 'string') {
+      errors.push({ line, column: name(col.date), value: cell(col.date), message: date.message });
       continue;
     }
     let amount: number | null;
     if (col.amount !== null) {
-      amount = parseAmount(cell(col.amount), digits, numberFormat);
-      if (amount === null) {
-        errors.push({ line, column: name(col.amount), value: cell(col.amount), message: `"${cell(col.amount)}" is not an amount (decimal separator "${mapping.decimalSeparator}", at most ${digits} decimals)` });
+      const v = readAmount(cell(col.amount));
+      if (typeof v === 'string') {
+        errors.push({ line, column: name(col.amount), value: cell(col.amount), message: v });
         continue;
       }
+      amount = v;
     } else {
       const parts: number[] = [];
       let bad: RowError | null = null;
       for (const [c, sign] of [[col.debit, -1], [col.credit, 1]] as const) {
         if (c === null || cell(c) === '') continue;
-        const v = parseAmount(cell(c), digits, numberFormat);
-        if (v === null) {
-          bad = { line, column: name(c), value: cell(c), message: `"${cell(c)}" is not an amount (decimal separator "${mapping.decimalSeparator}", at most ${digits} decimals)` };
+        const v = readAmount(cell(c));
+        if (typeof v === 'string') {
+          bad = { line, column: name(c), value: cell(c), message: v };
           break;
         }
         parts.push(sign * Math.abs(v));
@@ -298,6 +338,7 @@ export function parseRows(csv: string, mapping: Mapping, digits: number, currenc
       note: col.note.map(cell).filter(Boolean).join(' · '),
       category: col.category !== null && cell(col.category) !== '' ? cell(col.category) : null,
       duplicate: false,
+      duplicateOf: null,
     });
   }
   if (errors.length > 0) throw invalid(errors);

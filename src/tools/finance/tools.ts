@@ -1,20 +1,24 @@
 // The finance functions the model can call. Amounts cross this boundary as decimals in the account's
-// currency (the model reads "-12.50 EUR" better than -1250 minor units); they are converted exactly.
+// currency (the model reads "-12.50 EUR" better than -1250 minor units); they are converted exactly. An amount
+// may also come as text the user wrote ("85,20"): it is read strictly in the user's locale, and refused with
+// what was expected (amount_invalid) rather than guessed.
 import { z } from 'zod';
 import { ToolError } from '../errors.js';
 import { defineTool, type AnyTool } from '../registry.js';
 import { monthRange } from './dates.js';
-import { currencyDigits, formatMoney, parseAmount } from './money.js';
+import { amountFromNumber, amountFromText, resolveAmount } from './locale-amounts.js';
+import { formatMoney } from './money.js';
 import type { FinanceService } from './service.js';
 import type { Transaction } from './transactions.js';
 
 const isoDate = z.iso.date();
 const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'YYYY-MM').describe('Month as YYYY-MM');
 
-function toMinor(amount: number, currency: string): number {
-  const v = parseAmount(amount.toFixed(Math.min(20, currencyDigits(currency) + 2)), currencyDigits(currency));
-  if (v === null) throw new ToolError('invalid_params', `amount ${amount} has more decimals than ${currency} allows`);
-  return v;
+/** A JSON number, or text in the user's locale. */
+const amountArg = z.union([z.number(), z.string().min(1).max(50)]);
+
+function toMinor(amount: number | string, currency: string, locale: string, sign: 'allow' | 'reject' = 'allow'): number {
+  return typeof amount === 'number' ? amountFromNumber(amount, currency) : amountFromText(amount, currency, locale, { sign });
 }
 
 const brief = (t: Transaction) => ({
@@ -84,7 +88,8 @@ export function financeTools(finance: FinanceService): AnyTool[] {
         .object({
           accountId: z.number().int().min(1),
           date: isoDate,
-          amount: z.number().describe('Decimal amount; negative = money out'),
+          amount: amountArg.describe('Decimal amount; negative = money out, unless type is given'),
+          type: z.enum(['expense', 'income']).optional().describe('Money out or in; then give the amount without a sign'),
           payee: z.string().max(200).default(''),
           category: z.string().max(100).optional(),
           note: z.string().max(500).default(''),
@@ -94,10 +99,11 @@ export function financeTools(finance: FinanceService): AnyTool[] {
       handler: (a) => {
         const account = finance.accounts.get(a.accountId);
         const cat = a.category !== undefined ? finance.categories.ensure(a.category) : undefined;
+        const minor = toMinor(a.amount, account.currency, finance.locale(), a.type ? 'reject' : 'allow');
         const t = finance.transactions.create({
           accountId: account.id,
           date: a.date,
-          amount: toMinor(a.amount, account.currency),
+          amount: resolveAmount({ amount: a.type === 'expense' ? Math.abs(minor) : minor, kind: a.type }, account.currency, finance.locale())!,
           payee: a.payee,
           note: a.note,
           ...(cat ? { categoryId: cat.id } : {}),
@@ -173,7 +179,7 @@ export function financeTools(finance: FinanceService): AnyTool[] {
         .object({
           category: z.string().min(1).max(100),
           month,
-          amount: z.number().min(0).describe('Decimal amount the category may spend that month'),
+          amount: amountArg.describe('Decimal amount the category may spend that month'),
           currency: z.string().regex(/^[A-Z]{3}$/).optional(),
         })
         .strict(),
@@ -181,7 +187,7 @@ export function financeTools(finance: FinanceService): AnyTool[] {
       handler: (a) => {
         const cat = finance.categories.ensure(a.category);
         const currency = a.currency ?? finance.accounts.list()[0]?.currency ?? 'USD';
-        const b = finance.budgets.set({ categoryId: cat.id, month: a.month, amount: toMinor(a.amount, currency), currency });
+        const b = finance.budgets.set({ categoryId: cat.id, month: a.month, amount: toMinor(a.amount, currency, finance.locale(), 'reject'), currency });
         return { budget: { category: b.category, month: b.month, amount: formatMoney(b.amount, b.currency) } };
       },
     }),

@@ -33,7 +33,7 @@ class Deadline {
     else
       this.#timer = setTimeout(() => {
         this.timedOut = true;
-        this.controller.abort(new WestfallError('aborted', 'the provider did not answer in time'));
+        this.controller.abort(new Error('the provider did not answer in time'));
       }, this.#ms);
   }
 
@@ -65,8 +65,7 @@ export class UpstreamClient {
   }
 
   #headers(json: boolean): Record<string, string> {
-    const h: Record<string, string> = { accept: json ? 'application/json' : 'text/event-stream' };
-    if (json) h['content-type'] = 'application/json';
+    const h: Record<string, string> = { accept: json ? 'application/json' : 'text/event-stream', 'content-type': 'application/json' };
     if (this.config.apiKey) h.authorization = `Bearer ${this.config.apiKey}`;
     return h;
   }

@@ -64,8 +64,8 @@ export function httpError(ctx: UpstreamContext, status: number, body: string, he
 
 /** A failure of fetch itself (no HTTP answer) as our error; aborts stay `aborted`. */
 export function networkError(ctx: UpstreamContext, err: unknown, timedOut: boolean, timeoutMs: number): WestfallError {
-  if (isWestfallError(err)) return err;
   const from = `${ctx.provider} (${ctx.host})`;
+  if (!timedOut && isWestfallError(err)) return err;
   if (timedOut) {
     return new WestfallError('upstream_unreachable', `${from} did not answer within ${Math.round(timeoutMs / 1000)} s`, { details: { provider: ctx.provider, host: ctx.host, timeoutMs } });
   }

@@ -44,7 +44,9 @@ export type InstalledModel = ModelsListing['models'][number];
 export type CatalogResponse = CatalogListing;
 export type CatalogModel = CatalogListing['models'][number];
 
-export type DownloadRequest = { catalogId: string } | { url: string; fileName?: string; sha256?: string };
+export type DownloadRequest = { catalogId: string } | { url: string; fileName?: string; sha256?: string; expectedSize?: number };
+/** GET /api/models/hub/search */
+export type { HubFile, HubModel, HubSearchResult } from '../../../src/models/types.js';
 
 export interface LoadRequest {
   fileName: string;

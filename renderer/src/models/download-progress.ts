@@ -1,25 +1,55 @@
 // <wf-download-progress>: one model download. Property: `download` (the backend's DownloadSnapshot).
 // Events: `cancel-download`, `resume-download`, `discard-download` (each { id }). Shows a progress bar with
-// bytes, speed and ETA, then the verification state (verifying the SHA-256, verified, failed, cancelled);
-// a cancelled or failed download that kept its partial file offers Resume and Discard.
+// bytes, speed and ETA, then the verification state (checking, done, failed, paused); a cancelled or failed
+// download that kept its partial file shows the bytes kept and offers Resume and Discard. Messages are in
+// the user's words (downloadErrorText), not the backend's HTTP vocabulary.
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
 import type { DownloadSnapshot } from '../api/types.js';
 import { formatBytes, formatEta, formatSpeed } from '../shared/format.js';
 import { baseStyles } from '../shared/styles.js';
 
-export function downloadPhase(d: DownloadSnapshot): 'downloading' | 'verifying' | 'verified' | 'error' | 'cancelled' {
+export type DownloadPhase = 'downloading' | 'verifying' | 'verified' | 'error' | 'cancelled' | 'paused';
+
+export function downloadPhase(d: DownloadSnapshot): DownloadPhase {
+  // A stopped download whose bytes are kept is paused, not lost, whether the user or the network stopped it.
+  if ((d.state === 'cancelled' || d.state === 'error') && d.resumable) return 'paused';
   if (d.state !== 'downloading') return d.state;
   const { bytesDownloaded, totalBytes } = d.progress;
   return totalBytes !== null && totalBytes > 0 && bytesDownloaded >= totalBytes ? 'verifying' : 'downloading';
 }
 
-const PHASE_TEXT = {
+const PHASE_TEXT: Record<DownloadPhase, string> = {
   downloading: 'Downloading',
-  verifying: 'Verifying SHA-256…',
-  verified: 'Verified',
+  verifying: 'Checking the file…',
+  verified: 'Downloaded',
   error: 'Failed',
   cancelled: 'Cancelled',
+  paused: 'Paused',
 };
+
+/** Why a download stopped, in the user's words (the backend's message says it in HTTP terms). */
+export function downloadErrorText(d: DownloadSnapshot): string | null {
+  const e = d.error;
+  if (!e) return null;
+  switch (e.code) {
+    case 'aborted':
+      return null; // the user's own cancel needs no explanation
+    case 'download_interrupted':
+      return 'The connection kept dropping. What arrived is kept: Resume continues from there.';
+    case 'download_not_found':
+      return 'The file is not at this address (the server says it does not exist).';
+    case 'download_failed':
+      return `The server would not send the file. ${e.message}`;
+    case 'insufficient_disk_space':
+      return 'There is not enough free disk space for this model. Free some space, then resume.';
+    case 'checksum_mismatch':
+      return 'The downloaded file is not the one published (its fingerprint differs), so it was removed.';
+    case 'checksum_unavailable':
+      return 'No fingerprint (SHA-256) is known for this file, so it could not be checked.';
+    default:
+      return e.message;
+  }
+}
 
 export class DownloadProgress extends LitElement {
   static override properties: PropertyDeclarations = {
@@ -65,6 +95,9 @@ export class DownloadProgress extends LitElement {
       .fill.error,
       .fill.cancelled {
         background: var(--wf-danger);
+      }
+      .fill.paused {
+        background: var(--wf-muted);
       }
       .fill.indeterminate {
         width: 30%;
@@ -113,18 +146,20 @@ export class DownloadProgress extends LitElement {
     const { bytesDownloaded, totalBytes, bytesPerSecond, etaSeconds } = d.progress;
     const known = totalBytes !== null && totalBytes > 0;
     const pct = phase === 'verified' ? 100 : known ? Math.min(100, (bytesDownloaded / totalBytes) * 100) : 0;
-    const badge = phase === 'verified' ? 'ok' : phase === 'error' || phase === 'cancelled' ? 'err' : phase === 'verifying' ? 'warn' : '';
+    const badge = phase === 'verified' ? 'ok' : phase === 'error' || phase === 'cancelled' ? 'err' : phase === 'verifying' || phase === 'paused' ? 'warn' : '';
+    const unverified = phase === 'verified' && d.hashSource === 'none';
+    const why = downloadErrorText(d);
     return html`
       <div class="top">
         <span class="name">${d.fileName}</span>
         <span class="badge ${badge}" data-testid="download-state" data-phase=${phase}>${PHASE_TEXT[phase]}</span>
         ${d.resumed ? html`<span class="badge">resumed</span>` : nothing}
-        ${d.retries ? html`<span class="badge warn" title="Reconnected after the connection dropped">reconnected ×${d.retries}</span>` : nothing}
+        ${d.retries && phase === 'downloading' ? html`<span class="badge warn" title="Reconnected after the connection dropped">reconnected ×${d.retries}</span>` : nothing}
         <span class="grow"></span>
         ${d.state === 'downloading'
           ? html`<button class="small" @click=${() => this.#fire('cancel-download')} aria-label="Cancel download of ${d.fileName}">Cancel</button>`
           : nothing}
-        ${d.resumable && (d.state === 'error' || d.state === 'cancelled')
+        ${phase === 'paused'
           ? html`<button class="small primary" data-testid="download-resume" @click=${() => this.#fire('resume-download')} aria-label="Resume download of ${d.fileName}">Resume</button>
               <button class="small" @click=${() => this.#fire('discard-download')} aria-label="Discard the partial download of ${d.fileName}">Discard</button>`
           : nothing}
@@ -142,14 +177,23 @@ export class DownloadProgress extends LitElement {
         <div class="fill ${phase} ${!known && phase === 'downloading' ? 'indeterminate' : ''}" data-width=${known || phase === 'verified' ? pct : ''}></div>
       </div>
       <div class="meta">
-        <span data-testid="download-bytes">${formatBytes(bytesDownloaded)} of ${known ? formatBytes(totalBytes) : 'unknown size'}</span>
+        <span data-testid="download-bytes"
+          >${formatBytes(bytesDownloaded)} of ${known ? formatBytes(totalBytes) : 'unknown size'}${phase === 'paused' ? ' kept' : ''}</span
+        >
         ${phase === 'downloading'
           ? html`<span data-testid="download-speed">${formatSpeed(bytesPerSecond)}</span><span data-testid="download-eta">ETA ${formatEta(etaSeconds)}</span>`
           : nothing}
         ${known && phase !== 'verified' ? html`<span>${Math.round(pct)}%</span>` : nothing}
       </div>
-      ${phase === 'verified' && d.sha256 ? html`<div class="sha muted" title="SHA-256">SHA-256 ${d.sha256}</div>` : nothing}
-      ${d.error && phase !== 'cancelled' ? html`<p class="error-text small" role="alert">${d.error.message}</p>` : nothing}
+      ${phase === 'verified' && d.sha256 && !unverified
+        ? html`<div class="sha muted" title="SHA-256">Checked against its published fingerprint (SHA-256 ${d.sha256})</div>`
+        : nothing}
+      ${unverified
+        ? html`<p class="small muted" data-testid="download-unverified">
+            Not verified: no fingerprint (SHA-256) is published for this file, so it could not be checked against one.
+          </p>`
+        : nothing}
+      ${why && phase !== 'cancelled' ? html`<p class="error-text small" role="alert">${why}</p>` : nothing}
     `;
   }
 }

@@ -1,7 +1,8 @@
-// <wf-model-manager>: installed models (load with context size and GPU layers, unload, delete), the
-// catalog (<wf-model-catalog>: badges, what fits this computer), downloads with live progress (SSE from
-// /api/models/downloads/:id/events), a download-from-URL form, and the first-run offer when nothing is
-// installed: the model recommended for this computer, else the catalog's default.
+// <wf-model-manager>: the Models screen. It holds the state (installed models, catalog, downloads followed
+// over SSE from /api/models/downloads/:id/events) and the actions; each section is its own component:
+// <wf-first-run-offer>, <wf-loaded-model-card>, <wf-download-progress> per download, <wf-installed-models>,
+// <wf-model-import> (a file from disk), <wf-hub-search> (the model hub), <wf-model-catalog> and
+// <wf-url-download-form>.
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
 import { ApiError } from '../api/client.js';
 import type { CatalogResponse, DownloadRequest, DownloadSnapshot, InstalledModel, ModelsResponse } from '../api/types.js';
@@ -10,8 +11,19 @@ import { formatBytes } from '../shared/format.js';
 import { askConfirm } from '../shared/confirm-dialog.js';
 import { baseStyles } from '../shared/styles.js';
 import type { DownloadModelDetail } from './catalog-card.js';
+import type { DownloadHubFileDetail } from './hub-search.js';
+import type { LoadModelDetail } from './installed-models.js';
+import type { DownloadUrlDetail } from './url-download-form.js';
 import './download-progress.js';
+import './first-run-offer.js';
+import './hub-search.js';
+import './installed-models.js';
+import './loaded-model-card.js';
 import './model-catalog.js';
+import './model-import.js';
+import './url-download-form.js';
+
+export { parseGpuLayers } from './installed-models.js';
 
 export class ModelManager extends LitElement {
   static override properties: PropertyDeclarations = {
@@ -20,8 +32,6 @@ export class ModelManager extends LitElement {
     _catalog: { state: true },
     _downloads: { state: true },
     _busy: { state: true },
-    _contextSize: { state: true },
-    _gpuLayers: { state: true },
     _unavailable: { state: true },
   };
 
@@ -30,9 +40,6 @@ export class ModelManager extends LitElement {
   _catalog: CatalogResponse | null = null;
   _downloads = new Map<string, DownloadSnapshot>();
   _busy: string | null = null;
-  _contextSize = 4096;
-  /** 'auto': the backend offloads what fits in the GPU's free memory (nothing without a GPU). */
-  _gpuLayers: number | 'auto' = 'auto';
   _unavailable = false;
 
   readonly #store = new StoreController(this);
@@ -48,45 +55,10 @@ export class ModelManager extends LitElement {
       section {
         margin-bottom: 1.5rem;
       }
-      .first-run {
-        border-left: 4px solid var(--wf-accent);
-      }
       .downloads {
         display: flex;
         flex-direction: column;
         gap: 0.75rem;
-      }
-      .settings {
-        display: flex;
-        gap: 1rem;
-        flex-wrap: wrap;
-        align-items: flex-end;
-        margin-bottom: 0.75rem;
-      }
-      .settings input {
-        width: 9rem;
-      }
-      form.url {
-        display: grid;
-        gap: 0.5rem;
-        grid-template-columns: 2fr 1fr 1.5fr auto;
-        align-items: end;
-      }
-      @media (max-width: 900px) {
-        form.url {
-          grid-template-columns: 1fr;
-        }
-      }
-      .status-card {
-        display: flex;
-        gap: 1rem;
-        align-items: center;
-        flex-wrap: wrap;
-      }
-      td .actions {
-        display: flex;
-        gap: 0.35rem;
-        justify-content: flex-end;
       }
     `,
   ];
@@ -109,7 +81,6 @@ export class ModelManager extends LitElement {
       const [models, catalog] = await Promise.all([api().get<ModelsResponse>('/api/models'), api().get<CatalogResponse>('/api/models/catalog')]);
       this._models = models;
       this._catalog = catalog;
-      if (models.loaded?.context) this._contextSize = models.loaded.context.contextSize;
       if (withDownloads) {
         const { downloads } = await api().get<{ downloads: DownloadSnapshot[] }>('/api/models/downloads');
         for (const d of downloads) this.#track(d);
@@ -125,9 +96,6 @@ export class ModelManager extends LitElement {
     if (d.state !== 'downloading' || this.#subscriptions.has(d.id)) return;
     const controller = new AbortController();
     this.#subscriptions.set(d.id, controller);
-    const update = (snap: DownloadSnapshot) => {
-      this._downloads = new Map(this._downloads).set(snap.id, snap);
-    };
     api()
       .sse(
         `/api/models/downloads/${encodeURIComponent(d.id)}/events`,
@@ -138,12 +106,12 @@ export class ModelManager extends LitElement {
           } catch {
             return;
           }
-          update(snap);
+          this._downloads = new Map(this._downloads).set(snap.id, snap);
           if (ev.event === 'verified') {
-            notify('success', `${snap.fileName} is downloaded and verified.`);
+            notify('success', `${snap.fileName} is downloaded${snap.hashSource === 'none' ? ' (not verified: no fingerprint is published)' : ' and checked'}.`);
             void this.refresh();
           } else if (ev.event === 'error' && snap.state !== 'cancelled') {
-            notify('error', `Download of ${snap.fileName} failed: ${snap.error?.message ?? 'unknown error'}`);
+            notify('error', `The download of ${snap.fileName} stopped${snap.resumable ? '; it can be resumed' : ''}.`);
           }
         },
         controller.signal,
@@ -188,10 +156,10 @@ export class ModelManager extends LitElement {
     }
   }
 
-  async #load(m: InstalledModel): Promise<void> {
+  async #load({ model: m, contextSize, gpuLayers }: LoadModelDetail): Promise<void> {
     this._busy = `load:${m.fileName}`;
     try {
-      const promise = api().post('/api/models/load', { fileName: m.fileName, contextSize: this._contextSize, gpuLayers: this._gpuLayers });
+      const promise = api().post('/api/models/load', { fileName: m.fileName, contextSize, gpuLayers });
       // the shell's status line follows the loading progress meanwhile
       setTimeout(() => void refreshModelStatus(), 100);
       await promise;
@@ -219,188 +187,110 @@ export class ModelManager extends LitElement {
     }
   }
 
-  async #delete(m: InstalledModel): Promise<void> {
-    if (!(await askConfirm({ title: 'Delete model', message: `Delete ${m.fileName} (${formatBytes(m.sizeBytes)}) from disk?`, confirmLabel: 'Delete', danger: true }))) return;
+  async #delete(m: InstalledModel & { loaded?: boolean }): Promise<void> {
+    const message = m.loaded
+      ? `${m.fileName} is the loaded model. It will be unloaded (chats stop until you load another model), then deleted from disk (${formatBytes(m.sizeBytes)}).`
+      : `Delete ${m.fileName} (${formatBytes(m.sizeBytes)}) from disk?`;
+    if (!(await askConfirm({ title: m.loaded ? 'Unload and delete model' : 'Delete model', message, confirmLabel: m.loaded ? 'Unload and delete' : 'Delete', danger: true }))) return;
+    this._busy = `delete:${m.fileName}`;
     try {
-      await api().delete(`/api/models/${encodeURIComponent(m.fileName)}`);
-      notify('info', `${m.fileName} is deleted.`);
+      const r = await api().delete<{ unloaded?: boolean }>(`/api/models/${encodeURIComponent(m.fileName)}`);
+      notify('info', r?.unloaded ? `${m.fileName} is unloaded and deleted.` : `${m.fileName} is deleted.`);
     } catch (err) {
       reportError(err, `Could not delete ${m.fileName}`);
+    } finally {
+      this._busy = null;
+      await refreshModelStatus();
+      await this.refresh();
     }
-    await this.refresh();
-  }
-
-  #submitUrl(e: Event): void {
-    e.preventDefault();
-    const form = e.target as HTMLFormElement;
-    const data = new FormData(form);
-    const url = String(data.get('url') ?? '').trim();
-    const fileName = String(data.get('fileName') ?? '').trim();
-    const sha256 = String(data.get('sha256') ?? '').trim();
-    if (!url) return;
-    void this.#download({ url, ...(fileName ? { fileName } : {}), ...(sha256 ? { sha256 } : {}) }, fileName || url.split('/').pop() || url).then(() => form.reset());
-  }
-
-  #downloading(fileName: string): boolean {
-    return this.#downloadingFiles().has(fileName);
   }
 
   #downloadingFiles(): Set<string> {
     return new Set([...this._downloads.values()].filter((d) => d.state === 'downloading').map((d) => d.fileName));
   }
 
-  #firstRun() {
-    const m = this._models;
-    if (!m?.firstRun) return nothing;
-    const models = this._catalog?.models;
-    const def = models?.find((c) => c.recommended) ?? models?.find((c) => c.id === m.defaultModel) ?? models?.find((c) => c.default);
-    if (!def) return nothing;
-    const busy = this.#downloading(def.fileName);
-    return html`<section class="card first-run" aria-labelledby="first-run-title" data-testid="first-run">
-      <h2 id="first-run-title">Get your first model</h2>
-      <p>
-        No model is installed yet. The recommended start ${def.recommended ? 'for this computer ' : ''}is <strong>${def.name}</strong> (${def.parameters},
-        ${def.quantization}, about ${formatBytes(def.sizeBytes)}, needs about ${formatBytes(def.memoryBytes)} of memory): ${def.description}
-      </p>
-      <button class="primary" ?disabled=${busy || this._busy !== null} @click=${() => void this.#download({ catalogId: def.id }, def.name)}>
-        ${busy ? 'Downloading…' : `Download ${def.name}`}
-      </button>
-      <span class="small muted">Licence: ${def.license}</span>
-    </section>`;
-  }
-
-  #loadedCard() {
-    const st = this.#store.state.model;
-    if (!st) return nothing;
-    return html`<section class="card status-card" aria-label="Loaded model" data-testid="loaded-model">
-      <div class="grow">
-        <h2>Loaded model</h2>
-        ${st.state === 'ready' && st.model
-          ? html`<p><strong>${st.model.name ?? st.model.id}</strong> · ${st.model.architecture} · context ${st.context?.contextSize ?? '?'} tokens
-                (${st.context?.sequences ?? '?'} × ${st.context?.contextSizePerSequence ?? '?'}) · ${st.context?.threads ?? '?'} threads</p>`
-          : st.state === 'loading'
-            ? html`<p>Loading… ${Math.round((st.progress ?? 0) * 100)}%</p>`
-            : st.state === 'error'
-              ? html`<p class="error-text">Failed: ${st.error?.message}</p>`
-              : html`<p class="muted">None. Load an installed model below.</p>`}
+  #downloads() {
+    const downloads = [...this._downloads.values()].reverse();
+    if (!downloads.length) return nothing;
+    return html`<section aria-labelledby="dl-title">
+      <h2 id="dl-title">Downloads</h2>
+      <div class="downloads">
+        ${downloads.map(
+          (d) => html`<div class="card" data-download=${d.id}>
+            <wf-download-progress
+              .download=${d}
+              @cancel-download=${() => void this.#cancel(d.id)}
+              @resume-download=${() => void this.#resume(d.id)}
+              @discard-download=${() => void this.#cancel(d.id, true)}
+            ></wf-download-progress>
+          </div>`,
+        )}
       </div>
-      ${st.state === 'ready' ? html`<button @click=${() => void this.#unload()} ?disabled=${this._busy !== null}>Unload</button>` : nothing}
-    </section>`;
-  }
-
-  #installed() {
-    const models = this._models?.models ?? [];
-    return html`<section aria-labelledby="installed-title">
-      <h2 id="installed-title">Installed</h2>
-      <div class="settings" role="group" aria-label="Load settings">
-        <label
-          >Context size (tokens)
-          <input type="number" min="256" max="1048576" step="256" .value=${String(this._contextSize)} @change=${(e: Event) => (this._contextSize = Number((e.target as HTMLInputElement).value) || 4096)} />
-        </label>
-        <label
-          >GPU layers (auto, -1 = all, 0 = none)
-          <input
-            type="text"
-            inputmode="numeric"
-            pattern="auto|-1|[0-9]+"
-            .value=${String(this._gpuLayers)}
-            @change=${(e: Event) => (this._gpuLayers = parseGpuLayers((e.target as HTMLInputElement).value))}
-          />
-        </label>
-        <span class="small muted">Used when you load a model.</span>
-      </div>
-      ${models.length === 0
-        ? html`<p class="muted">No models in ${this._models?.modelsDir ?? 'the models folder'}.</p>`
-        : html`<div class="card">
-            <table>
-              <thead>
-                <tr>
-                  <th>Model</th>
-                  <th>Architecture</th>
-                  <th>Quantization</th>
-                  <th class="num">Size</th>
-                  <th><span class="visually-hidden">Actions</span></th>
-                </tr>
-              </thead>
-              <tbody>
-                ${models.map(
-                  (m) => html`<tr data-file=${m.fileName}>
-                    <td>
-                      <div>${m.name ?? m.fileName} ${m.loaded ? html`<span class="badge ok">loaded</span>` : nothing}
-                        ${!m.valid ? html`<span class="badge err" title=${m.error ?? ''}>invalid</span>` : nothing}</div>
-                      <div class="small muted mono">${m.fileName}</div>
-                    </td>
-                    <td>${m.architecture ?? '?'}${m.parameterCount ? html` · ${(m.parameterCount / 1e9).toFixed(2)}B` : nothing}</td>
-                    <td>${m.quantization ?? '?'}</td>
-                    <td class="num">${formatBytes(m.sizeBytes)}</td>
-                    <td>
-                      <div class="actions">
-                        ${m.loaded
-                          ? html`<button @click=${() => void this.#unload()} ?disabled=${this._busy !== null}>Unload</button>`
-                          : html`<button class="primary" @click=${() => void this.#load(m)} ?disabled=${this._busy !== null || !m.valid} aria-label="Load ${m.fileName}">
-                              ${this._busy === `load:${m.fileName}` ? 'Loading…' : 'Load'}
-                            </button>`}
-                        <button class="danger" @click=${() => void this.#delete(m)} ?disabled=${m.loaded} aria-label="Delete ${m.fileName}">Delete</button>
-                      </div>
-                    </td>
-                  </tr>`,
-                )}
-              </tbody>
-            </table>
-          </div>`}
     </section>`;
   }
 
   override render() {
     if (this._unavailable) return html`<div class="view"><h1 tabindex="-1">Models</h1><p class="unavailable">Model management is not available in this backend.</p></div>`;
-    const downloads = [...this._downloads.values()].reverse();
+    const downloading = this.#downloadingFiles();
+    const installed = new Set((this._models?.models ?? []).map((m) => m.fileName));
+    const busy = this._busy !== null;
     return html`<div class="view stack">
       <h1 tabindex="-1">Models</h1>
-      ${this.#firstRun()} ${this.#loadedCard()}
-      ${downloads.length
-        ? html`<section aria-labelledby="dl-title">
-            <h2 id="dl-title">Downloads</h2>
-            <div class="downloads">
-              ${downloads.map(
-                (d) => html`<div class="card" data-download=${d.id}><wf-download-progress
-                    .download=${d}
-                    @cancel-download=${() => void this.#cancel(d.id)}
-                    @resume-download=${() => void this.#resume(d.id)}
-                    @discard-download=${() => void this.#cancel(d.id, true)}
-                  ></wf-download-progress></div>`,
-              )}
-            </div>
-          </section>`
-        : nothing}
-      ${this.#installed()}
+      <wf-first-run-offer
+        .listing=${this._models}
+        .catalog=${this._catalog}
+        .downloading=${downloading}
+        ?busy=${busy}
+        @download-model=${(e: CustomEvent<DownloadModelDetail>) => void this.#download({ catalogId: e.detail.catalogId }, e.detail.name)}
+      ></wf-first-run-offer>
+      <wf-loaded-model-card .status=${this.#store.state.model} ?busy=${busy} @unload-model=${() => void this.#unload()}></wf-loaded-model-card>
+      ${this.#downloads()}
+      <section aria-labelledby="installed-title">
+        <h2 id="installed-title">Installed</h2>
+        <wf-installed-models
+          .listing=${this._models}
+          .busy=${this._busy}
+          .contextSize=${this._models?.loaded?.context?.contextSize ?? 4096}
+          @load-model=${(e: CustomEvent<LoadModelDetail>) => void this.#load(e.detail)}
+          @unload-model=${() => void this.#unload()}
+          @delete-model=${(e: CustomEvent<{ model: InstalledModel }>) => void this.#delete(e.detail.model)}
+        ></wf-installed-models>
+      </section>
+      <section aria-labelledby="import-title" class="card">
+        <h2 id="import-title">Add a model file from this computer</h2>
+        <wf-model-import
+          .installed=${installed}
+          @model-imported=${(e: CustomEvent<{ fileName: string }>) => {
+            notify('success', `${e.detail.fileName} is checked and added.`);
+            void this.refresh();
+          }}
+        ></wf-model-import>
+      </section>
+      <section aria-labelledby="hub-title" class="card">
+        <h2 id="hub-title">Find a model on the hub</h2>
+        <wf-hub-search
+          .installed=${installed}
+          .downloading=${downloading}
+          @download-hub-file=${(e: CustomEvent<DownloadHubFileDetail>) => void this.#download(e.detail, e.detail.fileName)}
+        ></wf-hub-search>
+      </section>
       <section aria-labelledby="catalog-title">
         <h2 id="catalog-title">Catalog</h2>
         <wf-model-catalog
           .catalog=${this._catalog}
-          .downloading=${this.#downloadingFiles()}
+          .downloading=${downloading}
           @download-model=${(e: CustomEvent<DownloadModelDetail>) => void this.#download({ catalogId: e.detail.catalogId }, e.detail.name)}
         ></wf-model-catalog>
       </section>
       <section aria-labelledby="url-title" class="card">
-        <h2 id="url-title">Download from a URL</h2>
-        <p class="small muted">Any GGUF file over HTTP(S). Give its SHA-256 unless the server announces it (Hugging Face does).</p>
-        <form class="url" @submit=${this.#submitUrl}>
-          <label>URL <input name="url" type="url" required placeholder="https://…/model.gguf" /></label>
-          <label>File name (optional) <input name="fileName" placeholder="model.gguf" pattern="[A-Za-z0-9._\\-]+\\.gguf" /></label>
-          <label>SHA-256 (optional) <input name="sha256" placeholder="64 hex digits" pattern="[0-9a-fA-F]{64}" /></label>
-          <button class="primary" type="submit" ?disabled=${this._busy !== null}>Download</button>
-        </form>
+        <h2 id="url-title">Download from a web address</h2>
+        <wf-url-download-form
+          ?busy=${busy}
+          @download-url=${(e: CustomEvent<DownloadUrlDetail>) => void this.#download(e.detail, e.detail.fileName || e.detail.url.split('/').pop() || e.detail.url)}
+        ></wf-url-download-form>
       </section>
     </div>`;
   }
 }
 
 customElements.define('wf-model-manager', ModelManager);
-
-/** What the GPU layers field means: "auto" (or empty), or a layer count of -1 (all) and up. */
-export function parseGpuLayers(text: string): number | 'auto' {
-  const t = text.trim().toLowerCase();
-  if (t === '' || t === 'auto') return 'auto';
-  const n = Number(t);
-  return Number.isInteger(n) && n >= -1 ? n : 'auto';
-}

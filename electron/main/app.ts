@@ -10,6 +10,7 @@ import { QuickAsk, registerQuickAskShortcut } from './quick-ask.js';
 import type { DesktopSettings } from './settings.js';
 import { acquireSingleInstance, parseDesktopArgs, type DesktopArgs } from './single-instance.js';
 import { AppTray, ModelControl, type TrayState } from './tray.js';
+import { WorkerShare, type WorkerShareOptions } from './worker-share.js';
 import {
   buildCsp,
   createMainWindow,
@@ -33,6 +34,8 @@ export interface DesktopAppOptions {
   trayIconPath: string;
   /** How to run the backend (the token, host and port are chosen by the supervisor). */
   backend: BackendSupervisorOptions;
+  /** How to run `westfall worker` for the tray's "Share this computer's memory"; absent: no such item. */
+  worker?: Omit<WorkerShareOptions, 'host' | 'port'>;
   settings: DesktopSettings;
   /** Notification sources (downloads, reminders, …), started whenever the backend is ready. */
   sources?: readonly NotificationSource[];
@@ -104,6 +107,7 @@ export function startDesktopApp(electron: ElectronLike, options: DesktopAppOptio
   let toldAboutTray = false;
   let client: BackendClient | null = null;
   const model = new ModelControl();
+  const share = options.worker ? new WorkerShare({ ...options.worker, host: options.settings.workerHost, port: options.settings.workerPort }) : null;
   const shortcut = options.settings.quickAskShortcut;
 
   const backendOrigin = (): string | null => supervisor.address?.baseUrl ?? null;
@@ -180,8 +184,14 @@ export function startDesktopApp(electron: ElectronLike, options: DesktopAppOptio
     modelPaused: model.pausedFileName !== null,
     modelBusy: model.busy,
     shortcut,
+    ...(share ? { share: { state: share.state, endpoint: share.endpoint } } : {}),
   });
   const updateTray = (): void => tray?.update(trayState());
+  share?.on('state', (s) => {
+    updateTray();
+    if (s === 'on') notify("Sharing this computer's memory", `Another Westfall can use this computer as the worker ${share.endpoint}. Choose it again in the tray to stop.`);
+    if (s === 'failed') notify('Could not share this computer', share.error ?? 'The worker stopped.');
+  });
 
   const modelAction = async (kind: 'pause' | 'resume'): Promise<void> => {
     if (!client || model.busy) return;
@@ -267,6 +277,7 @@ export function startDesktopApp(electron: ElectronLike, options: DesktopAppOptio
     if (w && !w.isDestroyed()) w.destroy();
     hub.stop();
     step('ui-closed');
+    await share?.stop();
     // 2. Stop the backend gracefully.
     try {
       await supervisor.stop(); // logs the result
@@ -345,6 +356,11 @@ export function startDesktopApp(electron: ElectronLike, options: DesktopAppOptio
         retryBackend: () => {
           supervisor.retry();
           if (win && !win.isDestroyed()) load(win, startingScreenUrl());
+        },
+        toggleShare: () => {
+          if (!share) return;
+          if (share.state === 'off' || share.state === 'failed') share.start();
+          else void share.stop();
         },
         quit: () => app.quit(),
       });

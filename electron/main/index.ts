@@ -76,6 +76,7 @@ startDesktopApp(real, {
     env,
     cwd: userData,
   },
+  worker: { command, args: (flags) => [paths.cli, 'worker', ...flags], env, cwd: userData },
   // A click on a notification opens the main window (the notifier's default).
   sources: [downloadsSource(), remindersSource()],
 });

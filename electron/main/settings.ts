@@ -1,6 +1,7 @@
 // Desktop settings: `<userData>/desktop.json`, overridden by the environment. Only what the shell itself needs
 // (the renderer's settings live in the backend).
 //   { "quickAskShortcut": "CommandOrControl+Shift+Space" }   (null or "" turns the shortcut off)
+//   { "workerHost": "127.0.0.1", "workerPort": 50052 }      (the tray's "Share this computer's memory")
 // Environment: WESTFALL_QUICK_ASK_SHORTCUT (same values; "none" turns it off).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,10 @@ export const desktopSettingsSchema = z
       .union([z.string().regex(ACCELERATOR_RE, 'must be an accelerator with a modifier, e.g. CommandOrControl+Shift+Space'), z.literal(''), z.null()])
       .transform((v) => (v === '' ? null : v))
       .default(DEFAULT_QUICK_ASK_SHORTCUT),
+    // "Share this computer's memory" (tray): where `westfall worker` listens. 127.0.0.1 unless the user
+    // chooses a network address (the RPC protocol has no authentication: docs/rpc.md).
+    workerHost: z.string().min(1).max(255).default('127.0.0.1'),
+    workerPort: z.number().int().min(1).max(65535).default(50052),
   })
   .strict();
 export type DesktopSettings = z.output<typeof desktopSettingsSchema>;

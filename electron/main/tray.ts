@@ -44,6 +44,8 @@ export interface TrayState {
   modelPaused: boolean;
   modelBusy: boolean;
   shortcut: string | null;
+  /** "Share this computer's memory" (`westfall worker`); absent where the app cannot run one. */
+  share?: { state: 'off' | 'starting' | 'on' | 'failed'; endpoint: string | null };
 }
 
 export interface TrayActions {
@@ -52,6 +54,7 @@ export interface TrayActions {
   pauseModel(): void;
   resumeModel(): void;
   retryBackend(): void;
+  toggleShare?(): void;
   quit(): void;
 }
 
@@ -85,6 +88,17 @@ export function trayMenuTemplate(state: TrayState, actions: TrayActions): MenuTe
       ? { id: 'resume-model', label: 'Resume model', enabled: ready && !state.modelBusy, click: () => actions.resumeModel() }
       : { id: 'pause-model', label: 'Pause model', enabled: ready && !state.modelBusy, click: () => actions.pauseModel() },
   ];
+  if (state.share && actions.toggleShare) {
+    const on = state.share.state === 'on' || state.share.state === 'starting';
+    items.push({
+      id: 'share',
+      label: "Share this computer's memory",
+      type: 'checkbox',
+      checked: on,
+      click: () => actions.toggleShare!(),
+    });
+    if (state.share.state === 'on' && state.share.endpoint) items.push({ id: 'share-address', label: `Worker at ${state.share.endpoint}`, enabled: false });
+  }
   if (state.backend === 'failed') items.push({ id: 'retry', label: 'Retry starting the engine', click: () => actions.retryBackend() });
   items.push({ type: 'separator' }, { id: 'quit', label: 'Quit Westfall Assistant', click: () => actions.quit() });
   return items;

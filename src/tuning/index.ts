@@ -53,3 +53,4 @@ export {
 export { describeModel, hashGgufHeader, estimateKvBytes } from './model-id.js';
 export { median, summarize, type SampleSummary } from './stats.js';
 export * from './types.js';
+export { benchSplit, verdict as splitVerdict, type SplitBenchOptions, type SplitBenchResult } from './split.js';

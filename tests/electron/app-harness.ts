@@ -27,6 +27,8 @@ export interface LaunchOptions {
   sources?: NotificationSource[];
   /** Resolve only once the backend is ready (default true). */
   waitReady?: boolean;
+  worker?: DesktopAppOptions['worker'];
+  workerPort?: number;
 }
 
 export async function launch(o: LaunchOptions = {}): Promise<Launched> {
@@ -40,7 +42,8 @@ export async function launch(o: LaunchOptions = {}): Promise<Launched> {
     trayIconPath: '/app/dist/electron/resources/tray.png',
     logsDir: '/home/user/.config/Westfall Assistant/logs',
     backend: backend.options,
-    settings: { quickAskShortcut: o.shortcut === undefined ? DEFAULT_QUICK_ASK_SHORTCUT : o.shortcut },
+    settings: { quickAskShortcut: o.shortcut === undefined ? DEFAULT_QUICK_ASK_SHORTCUT : o.shortcut, workerHost: '127.0.0.1', workerPort: o.workerPort ?? 50052 },
+    ...(o.worker ? { worker: o.worker } : {}),
     sources: o.sources ?? [],
     log: (level, message, data) => logs.push(`${level} ${message}${data ? ` ${JSON.stringify(data)}` : ''}`),
   });

@@ -136,7 +136,7 @@ describe('notification sources', () => {
 describe('desktop settings', () => {
   it('defaults the quick-ask shortcut and reads desktop.json and the environment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'westfall-settings-'));
-    expect(loadDesktopSettings(dir, {}).settings).toEqual({ quickAskShortcut: DEFAULT_QUICK_ASK_SHORTCUT });
+    expect(loadDesktopSettings(dir, {}).settings).toEqual({ quickAskShortcut: DEFAULT_QUICK_ASK_SHORTCUT, workerHost: '127.0.0.1', workerPort: 50052 });
     writeFileSync(join(dir, 'desktop.json'), JSON.stringify({ quickAskShortcut: 'Alt+Shift+K' }));
     expect(loadDesktopSettings(dir, {}).settings.quickAskShortcut).toBe('Alt+Shift+K');
     expect(loadDesktopSettings(dir, { WESTFALL_QUICK_ASK_SHORTCUT: 'none' }).settings.quickAskShortcut).toBeNull();
@@ -166,5 +166,15 @@ describe('tray menu', () => {
     expect(ids(trayMenuTemplate({ backend: 'ready', modelPaused: true, modelBusy: true, shortcut: null }, actions))).toEqual(['status(off)', 'open', 'quick-ask', 'resume-model(off)', 'quit']);
     expect(ids(trayMenuTemplate({ backend: 'starting', modelPaused: false, modelBusy: false, shortcut: null }, actions))).toEqual(['status(off)', 'open', 'quick-ask(off)', 'pause-model(off)', 'quit']);
     expect(ids(trayMenuTemplate({ backend: 'failed', modelPaused: false, modelBusy: false, shortcut: null }, actions))).toEqual(['status(off)', 'open', 'quick-ask(off)', 'pause-model(off)', 'retry', 'quit']);
+  });
+
+  it("offers sharing this computer's memory where the app can run a worker, with its address while on", () => {
+    const withShare = { ...actions, toggleShare: () => {} };
+    const base = { backend: 'ready' as const, modelPaused: false, modelBusy: false, shortcut: null };
+    expect(ids(trayMenuTemplate({ ...base, share: { state: 'off', endpoint: null } }, withShare))).toEqual(['status(off)', 'open', 'quick-ask', 'pause-model', 'share', 'quit']);
+    const on = trayMenuTemplate({ ...base, share: { state: 'on', endpoint: '127.0.0.1:50052' } }, withShare);
+    expect(on.find((i) => i.id === 'share')).toMatchObject({ type: 'checkbox', checked: true });
+    expect(on.find((i) => i.id === 'share-address')).toMatchObject({ label: 'Worker at 127.0.0.1:50052', enabled: false });
+    expect(ids(trayMenuTemplate(base, withShare))).not.toContain('share');
   });
 });

@@ -28,6 +28,7 @@ import {
   type FlashAttention,
   type KvCacheType,
   type SweepOptions,
+  benchSplit,
 } from '../../tuning/index.js';
 
 export const BENCH_EXIT_OK = 0;
@@ -57,6 +58,11 @@ export interface BenchCommandOptions {
   cacheDir?: string;
   progress?: boolean;
   inProcess?: boolean;
+  /** Compare this model split over these workers (host:port list) with it all on this machine. */
+  workers?: string | string[];
+  /** Weights for the split: this machine first, then each worker. */
+  split?: string | number[];
+  skipLocal?: boolean;
 }
 
 export interface BenchIo {
@@ -88,6 +94,9 @@ const OPTION_HELP: [flag: string, description: string][] = [
   ['--cache-dir <dir>', 'where --synthetic models are generated (default <models dir>/synthetic)'],
   ['--no-progress', 'no progress bar'],
   ['--in-process', 'measure in this process instead of one process per configuration (RSS figures overlap)'],
+  ['--workers <list>', 'instead of a sweep: the model split over these workers (host:port,...) against it all on this machine, and whether the split is worth it'],
+  ['--split <weights>', 'with --workers: weights of the split, this machine first (e.g. 1,2,2); default by free memory'],
+  ['--skip-local', 'with --workers: no all-local run (a model that does not fit here)'],
 ];
 
 /** Registers `westfall bench` on a commander program. */
@@ -125,6 +134,9 @@ function parseArgv(argv: string[]): BenchCommandOptions {
       'cache-dir': { type: 'string' },
       'no-progress': { type: 'boolean' },
       'in-process': { type: 'boolean' },
+      workers: { type: 'string' },
+      split: { type: 'string' },
+      'skip-local': { type: 'boolean' },
     },
   });
   return {
@@ -148,6 +160,9 @@ function parseArgv(argv: string[]): BenchCommandOptions {
     cacheDir: values['cache-dir'],
     progress: values['no-progress'] ? false : undefined,
     inProcess: values['in-process'],
+    workers: values.workers,
+    split: values.split,
+    skipLocal: values['skip-local'],
   };
 }
 
@@ -276,6 +291,8 @@ export async function runBenchCommand(input: string[] | BenchCommandOptions = {}
     return BENCH_EXIT_FAILURE;
   }
 
+  if (opts.workers !== undefined) return runSplitBench(opts, sweep, out, err);
+
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   io.signal?.addEventListener('abort', onSigint, { once: true });
@@ -339,5 +356,50 @@ export async function runBenchCommand(input: string[] | BenchCommandOptions = {}
   } finally {
     process.removeListener('SIGINT', onSigint);
     io.signal?.removeEventListener('abort', onSigint);
+  }
+}
+
+/** `westfall bench --workers`: the model split over workers against it all here, and a verdict. */
+async function runSplitBench(opts: BenchCommandOptions, sweep: SweepOptions, out: (s: string) => unknown, err: (s: string) => unknown): Promise<number> {
+  let workers: string[];
+  let split: number[] | undefined;
+  try {
+    workers = (Array.isArray(opts.workers) ? opts.workers : String(opts.workers).split(',')).map((w) => w.trim()).filter(Boolean);
+    if (workers.length === 0) throw new UsageError('--workers needs at least one host:port');
+    if (opts.split !== undefined) {
+      split = (Array.isArray(opts.split) ? opts.split : String(opts.split).split(',')).map((x) => Number(x));
+      if (split.some((x) => !(x >= 0))) throw new UsageError('--split takes non-negative numbers, this machine first: e.g. 1,2,2');
+    }
+  } catch (e) {
+    err(`westfall bench: ${(e as Error).message}\n`);
+    return BENCH_EXIT_USAGE;
+  }
+  try {
+    const r = await benchSplit({
+      modelPath: sweep.model,
+      workers,
+      ...(split ? { split } : {}),
+      promptTokens: sweep.promptTokens,
+      genTokens: sweep.genTokens,
+      repetitions: sweep.repetitions,
+      ...(sweep.threads?.length === 1 ? { threads: sweep.threads[0] } : {}),
+      skipLocal: opts.skipLocal ?? false,
+      log: (l) => err(`${l}\n`),
+    });
+    const f = (x: number) => x.toFixed(1).padStart(8);
+    const lines = [
+      `${path.basename(r.model)}: layers ${r.layers.join(' / ')} (this machine / ${r.workers.join(' / ')})`,
+      '                 pp t/s   tg t/s',
+      ...(r.local ? [`all here       ${f(r.local.ppTokensPerSecond)} ${f(r.local.tgTokensPerSecond)}`] : []),
+      `split          ${f(r.split.ppTokensPerSecond)} ${f(r.split.tgTokensPerSecond)}`,
+      ...(r.ratio ? [`split / here   ${r.ratio.ppTokensPerSecond.toFixed(2).padStart(7)}× ${r.ratio.tgTokensPerSecond.toFixed(2).padStart(7)}×`] : []),
+      '',
+      r.verdict,
+    ];
+    out(`${lines.join('\n')}\n`);
+    return BENCH_EXIT_OK;
+  } catch (e) {
+    err(`westfall bench: ${(e as Error).message}\n`);
+    return BENCH_EXIT_FAILURE;
   }
 }

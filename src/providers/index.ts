@@ -15,6 +15,8 @@ export { ProviderService, type RemoteModel, type ProviderTestResult } from './se
 export { ProviderStore } from './store.js';
 export { SecretBox, KEY_FILE } from './secret-box.js';
 export { UpstreamClient, eventData } from './client.js';
+export { linkProvidersToRouter } from './router-link.js';
+export { RemoteEngine, startRemoteGeneration, remoteDeltas, remoteInfo, chatJobToRequest, wireToDeltas } from './engine.js';
 export { proxyChatCompletion, infoHeaders } from './proxy.js';
 export { providerRoutes } from './routes.js';
 export { normalizeBaseUrl, hostOf, matchesFilter } from './url.js';

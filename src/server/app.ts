@@ -7,6 +7,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.js';
 import type { RemoteChat } from '../providers/remote-chat.js';
+import { linkProvidersToRouter } from '../providers/router-link.js';
 import { WestfallError } from '../errors.js';
 import { REQUEST_ID_HEADER, genRequestId, type Logger } from '../logging/index.js';
 import { VERSION } from '../version.js';
@@ -96,6 +97,8 @@ export function createApp(config: Config, deps: AppDeps = {}): FastifyInstance {
     remote: deps.remote ?? null,
   };
   app.decorate('westfall', ctx);
+  // Remote providers' models join the router next to the local ones (src/providers).
+  const unlinkProviders = deps.remote ? linkProvidersToRouter(manager.router, deps.remote) : null;
 
   // HTTP responses in progress (not WebSocket upgrades), so shutdown can let them finish.
   const responses = new Set<ServerResponse>();
@@ -122,6 +125,7 @@ export function createApp(config: Config, deps: AppDeps = {}): FastifyInstance {
     if (responses.size > 0) app.log.warn({ responses: responses.size }, 'some responses did not finish in time');
   });
   app.addHook('onClose', async () => {
+    unlinkProviders?.();
     app.log.info('closed: freeing the model');
     if (deps.closeManager !== false) await manager.close(1000);
   });

@@ -17,6 +17,8 @@ export interface SeenRequest {
   url: string;
   authorization: string | undefined;
   body: string;
+  /** What the upstream answered (as forwarded). */
+  response: string;
 }
 
 export class FaultProxy {
@@ -53,7 +55,8 @@ export class FaultProxy {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
-    this.seen.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, body });
+    const seen: SeenRequest = { method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, body, response: '' };
+    this.seen.push(seen);
     const isChat = (req.url ?? '').endsWith('/chat/completions');
     const fault: Fault = isChat ? (this.queue.shift() ?? this.fallback) : { kind: 'pass' };
     if (fault.kind === 'status') {
@@ -84,6 +87,7 @@ export class FaultProxy {
       upRes.on('data', (c: Buffer) => {
         if (res.destroyed) return;
         res.write(c);
+        seen.response += String(c);
         if (fault.kind === 'cut') {
           events += (String(c).match(/"content":"[^"]/g) ?? []).length;
           // Cut the connection mid-stream, as a crashed server or a dropped network does.

@@ -170,8 +170,10 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
     if (remoteModel && ctx.remote) {
       const r = await proxyChatCompletion(ctx.remote, remoteModel, request.body as Record<string, unknown>, reply, ctx.streams);
       if (r === 'handled') return reply;
-      // The provider failed before its first token and falls back to the local model: the reply says so.
+      // The provider failed before its first token and falls back to the local model: the reply says so,
+      // and the default local model answers.
       reply.headers(infoHeaders(r.info));
+      delete body.model;
     }
     const model = ctx.manager.model;
     if (!model) throw new WestfallError('model_not_loaded');

@@ -21,6 +21,7 @@ import { SessionSecret } from '../server/session.js';
 import { UserSettings, chooseStartupModel, rememberLastModel } from '../server/user-settings.js';
 import { modelFileProblem } from '../config/index.js';
 import { createToolPlugins } from '../server/routes/tool-plugins.js';
+import { createProviders } from '../providers/index.js';
 import { isWestfallError } from '../errors.js';
 import { acquireRestoreLock, backupDatabase, backupFileName, claimDatabaseUse, openDatabase, restoreDatabase } from '../storage/index.js';
 import { createToolServices, DATABASE_FILE, type ToolServices } from '../tools/index.js';
@@ -166,12 +167,16 @@ export async function serve(flags: ServeFlags): Promise<void> {
   rememberLastModel(manager, settings, logger);
   // Amounts the model or a request writes as text are read in the user's locale (Settings).
   tools.finance.setLocaleSource(() => settings.get().locale);
+  // Remote OpenAI-compatible providers (docs/remote-providers.md): none until the user adds one, and
+  // with none nothing leaves this machine. Their keys are sealed under a key file in the state folder.
+  const providers = createProviders(tools.db, config.stateDir, { logger: logger.child({ component: 'providers' }) });
   // The web UI at `/` and its sign-in (a printed link's code becomes a session cookie).
   const logins = new LoginCodes({ secret: sessions });
   const app = createApp(config, {
     manager,
     logger,
     sessions,
+    remote: providers.remote,
     extraPlugins: [modelsRoutes as ServerPlugin, ...createToolPlugins(tools), settingsRoutes(settings) as ServerPlugin, rendererRoutes({ logins })],
   });
 

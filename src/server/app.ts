@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, 
 import type { Config } from '../config/index.js';
 import type { RemoteChat } from '../providers/remote-chat.js';
 import { linkProvidersToRouter } from '../providers/router-link.js';
+import { providerRoutes } from '../providers/routes.js';
 import { WestfallError } from '../errors.js';
 import { REQUEST_ID_HEADER, genRequestId, type Logger } from '../logging/index.js';
 import { VERSION } from '../version.js';
@@ -156,6 +157,8 @@ export function createApp(config: Config, deps: AppDeps = {}): FastifyInstance {
   void app.register(chatRoutes, { ctx });
   void app.register(streamRoutes, { ctx });
   void app.register(openAIRoutes, { ctx });
+  // /api/providers, when this app can use remote providers at all.
+  if (deps.remote) void app.register(providerRoutes(deps.remote.service));
   for (const plugin of deps.extraPlugins ?? []) void app.register(plugin as FastifyPluginAsync<ServerPluginOptions>, { config, manager });
   return app;
 }

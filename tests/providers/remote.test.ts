@@ -77,7 +77,7 @@ describe('remote providers', () => {
     db = openDatabase(join(dir.dir, 'westfall.db'));
     logs = logCapture('debug');
     providers = createProviders(db, join(dir.dir, 'state'), { logger: logs.logger, retry: { backoffMs: 50, maxRetryAfterS: 2 } });
-    router = createApp(config, { manager, logger: logs.logger, remote: providers.remote, extraPlugins: [providers.routes] });
+    router = createApp(config, { manager, logger: logs.logger, remote: providers.remote });
     await router.listen({ host: '127.0.0.1', port: 0 });
     const addr = router.server.address();
     routerUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;

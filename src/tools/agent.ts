@@ -6,13 +6,13 @@
 // confirms through `confirm` — and the results are fed back as `tool` messages, up to `maxSteps`
 // generations; the last step may only answer. The conversation (thinking, calls and results included) is
 // saved in the conversation store.
-import { randomUUID } from 'node:crypto';
 import { formatGenerateParams, type ChatFormat, type ChatFormatOptions, type Context, type Model, type ReasoningBudget } from '../engine/index.js';
 import { jsonSchemaToGrammar } from '../engine/index.js';
 import { WestfallError } from '../errors.js';
 import type { ConversationStore, NewMessage, StoredToolCall } from '../storage/index.js';
 import { ToolError } from './errors.js';
-import { toolErrorResult, type OpenAITool, type ToolRegistry } from './registry.js';
+import { describeCall } from './confirmations.js';
+import { toolErrorResult, type ArgumentProblem, type JsonSchema, type OpenAITool, type ToolChoices, type ToolRegistry } from './registry.js';
 import { ReplyReader } from './reply-reader.js';
 import {
   buildJsonModeGrammar,
@@ -62,9 +62,30 @@ export interface ConfirmationRequest {
   /** Id the app answers with. */
   id: string;
   call: ToolCall;
-  tool: { name: string; description: string };
+  tool: { name: string; description: string; title: string; source: string };
   conversationId?: string;
+  /** The call in plain words: "Start a timer on project Garden?" (or "Use <title> from <source>?"). */
+  sentence: string;
+  /** The sentence's template, for a form that re-fills it while the user edits (null: generic). */
+  template: string | null;
+  /** The arguments' JSON schema: the form is generated from it. */
+  parameters: JsonSchema;
+  /** Values from the user's data the form offers for some arguments. */
+  choices: ToolChoices;
+  /** Arguments of which one must be given. */
+  requiredAny: string[][];
+  /** What is missing or wrong in the model's arguments: fields for the user to fill before allowing. */
+  problems: ArgumentProblem[];
 }
+
+/** The app's answer; `arguments`, when given, are the user's edit and replace the model's. */
+export interface ConfirmationAnswer {
+  approved: boolean;
+  arguments?: Record<string, unknown>;
+}
+
+/** Why a reply came back empty (no answer and no call, thinking aside). */
+export type EmptyReason = 'thinking_used_all_tokens' | 'max_tokens' | 'ended';
 
 export type AgentStopReason = 'answer' | 'step_limit' | 'aborted' | 'max_tokens' | 'context_full';
 
@@ -86,15 +107,18 @@ export interface AgentResult {
   mode: ToolMode;
   stopReason: AgentStopReason;
   usage: AgentUsage;
+  /** The last generation produced neither an answer nor a call (after thinking is set apart): why. */
+  empty?: EmptyReason;
 }
 
 export type AgentEvent =
   | { type: 'token'; step: number; text: string }
   /** Thinking text, as it streams (shown apart from the answer). */
   | { type: 'reasoning'; step: number; text: string }
-  | { type: 'tool_call'; step: number; call: ToolCall; mutates: boolean }
+  | { type: 'tool_call'; step: number; call: ToolCall; mutates: boolean; title: string }
   | { type: 'confirmation_required'; step: number; confirmation: ConfirmationRequest }
-  | { type: 'tool_result'; step: number; callId: string; name: string; ok: boolean; result: unknown }
+  /** `arguments`: what ran (the user's edit where they changed the model's). */
+  | { type: 'tool_result'; step: number; callId: string; name: string; ok: boolean; result: unknown; arguments: unknown }
   /** Output that tried to call a tool but could not be read (cut off, bad JSON); the model is told and retries. */
   | { type: 'invalid_tool_call'; step: number; raw: string; error: string }
   /** The output did not follow the model's format and was taken as plain text. */
@@ -223,8 +247,11 @@ export interface AgentOptions {
   toolChoice?: ToolChoice;
   /** Generations per run (default 5). */
   maxSteps?: number;
-  /** Answers confirmation requests for tools that write data; without it such calls are declined. */
-  confirm?: (request: ConfirmationRequest) => Promise<boolean>;
+  /**
+   * Answers confirmation requests for tools that write data (true/false, or an answer with the
+   * arguments the user edited); without it such calls are declined.
+   */
+  confirm?: (request: ConfirmationRequest) => Promise<boolean | ConfirmationAnswer>;
   systemPrompt?: string;
   params?: { maxTokens?: number; temperature?: number; topK?: number; topP?: number; seed?: number };
   /**
@@ -260,6 +287,15 @@ function resultText(result: unknown, max: number): string {
     s = JSON.stringify({ error: { code: 'internal_error', message: 'the result could not be serialized' } });
   }
   return s.length > max ? `${s.slice(0, max)}… (truncated, ${s.length} characters in all)` : s;
+}
+
+/**
+ * The thinking budget of one step: the asked budget, but never more than maxTokens less room for the
+ * answer (a quarter of maxTokens, at most 256 tokens).
+ */
+export function thinkingCap(maxTokens: number, budget: number | null): number {
+  const cap = Math.max(0, maxTokens - Math.min(256, Math.floor(maxTokens / 4)));
+  return budget === null ? cap : Math.min(budget, cap);
 }
 
 function toStored(m: AgentMessage): NewMessage {
@@ -304,7 +340,9 @@ export async function* runAgent(options: AgentOptions): AsyncGenerator<AgentEven
   const system = options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT;
   const thinkingEnabled = options.thinking?.enabled ?? true;
   // Off where the template cannot switch thinking off: a budget of 0 closes the block at once.
-  const budgetTokens = thinkingEnabled ? (options.thinking?.budget ?? null) : 0;
+  // And capped below maxTokens, so the answer always has room: a small model that thinks until max_tokens
+  // otherwise leaves an empty reply (what "tools on cost an 11 s empty reply" was; docs/tools.md).
+  const budgetTokens = thinkingEnabled ? thinkingCap(params.maxTokens, options.thinking?.budget ?? null) : 0;
   const reasoningBudget = budgetTokens === null ? null : { tokens: budgetTokens };
 
   // The conversation so far, and where this run's messages are saved.
@@ -403,10 +441,13 @@ export async function* runAgent(options: AgentOptions): AsyncGenerator<AgentEven
     const thought = parsed.reasoning ? { reasoning: parsed.reasoning, ...(thinkingMs !== undefined ? { thinkingMs } : {}) } : {};
 
     if (parsed.calls.length === 0 && parsed.invalid.length === 0) {
-      save({ role: 'assistant', content: parsed.content, ...thought });
+      const empty = parsed.content.trim() === '';
+      // An empty reply is not saved as an answer (only its thinking, if any): a retry starts clean.
+      if (!empty || parsed.reasoning) save({ role: 'assistant', content: parsed.content, ...thought });
       const reason: AgentStopReason =
         r.stopReason === 'max_tokens' ? 'max_tokens' : r.stopReason === 'context_full' ? 'context_full' : step === maxSteps && maxSteps > 1 ? 'step_limit' : 'answer';
       const result = finish(parsed.content, reason, step);
+      if (empty) result.empty = r.stopReason === 'max_tokens' ? (parsed.reasoning ? 'thinking_used_all_tokens' : 'max_tokens') : 'ended';
       yield { type: 'done', result };
       return result;
     }
@@ -421,16 +462,18 @@ export async function* runAgent(options: AgentOptions): AsyncGenerator<AgentEven
     }
 
     const calls: ToolCall[] = parsed.calls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments }));
-    save({ role: 'assistant', content: parsed.content, ...thought, toolCalls: calls });
     toolCalls += calls.length;
-    for (const call of calls) yield { type: 'tool_call', step, call, mutates: registry.has(call.name) ? registry.get(call.name).mutates : false };
+    const titles = new Map(registry.describe().map((d) => [d.name, d.title]));
+    for (const call of calls) {
+      yield { type: 'tool_call', step, call, mutates: registry.has(call.name) ? registry.get(call.name).mutates : false, title: titles.get(call.name) ?? call.name };
+    }
 
     // Read-only calls run together; each call that writes data waits for its own confirmation, in order.
     const context = { caller: 'model' as const, ...(conversationId ? { conversationId } : {}), ...(options.signal ? { signal: options.signal } : {}) };
     const run = async (call: ToolCall): Promise<CallOutcome> => {
       try {
         const tool = registry.get(call.name);
-        const args = registry.parseArguments(call.name, call.arguments);
+        const args = registry.parseRunnable(call.name, call.arguments);
         return { call, ok: true, result: await tool.handler(args, context) };
       } catch (err) {
         // A coded error reaches the model with its code and message; anything else only as "the tool failed".
@@ -447,33 +490,33 @@ export async function* runAgent(options: AgentOptions): AsyncGenerator<AgentEven
         outcomes.set(call.id, { call, ok: false, result: toolErrorResult(err) });
         continue;
       }
-      const tool = registry.get(call.name);
-      try {
-        registry.parseArguments(call.name, call.arguments);
-      } catch (err) {
-        outcomes.set(call.id, { call, ok: false, result: toolErrorResult(err) });
+      // Missing or wrong arguments are not a failure yet: the user sees them as fields to fill (without
+      // anyone to ask, they go back to the model as before).
+      if (!options.confirm && registry.problems(call.name, call.arguments).length > 0) {
+        outcomes.set(call.id, await run(call));
         continue;
       }
-      const confirmation: ConfirmationRequest = {
-        id: randomUUID(),
-        call,
-        tool: { name: tool.name, description: tool.description },
-        ...(conversationId ? { conversationId } : {}),
-      };
+      const confirmation = describeCall(registry, call, conversationId ?? undefined);
       // Asked before the event goes out, so an app that answers at once finds the request pending.
       const answer = options.confirm ? options.confirm(confirmation) : Promise.resolve(false);
       answer.catch(() => {});
       yield { type: 'confirmation_required', step, confirmation };
-      const approved = await answer.catch(() => false);
-      outcomes.set(
-        call.id,
-        approved ? await run(call) : { call, ok: false, result: { error: { code: 'declined', message: 'the user did not approve this action; do not retry it unless asked' } } },
-      );
+      const given = await answer.catch(() => false);
+      const decision: ConfirmationAnswer = typeof given === 'boolean' ? { approved: given } : given;
+      if (!decision.approved) {
+        outcomes.set(call.id, { call, ok: false, result: { error: { code: 'declined', message: 'the user did not approve this action; do not retry it unless asked' } } });
+        continue;
+      }
+      // The user's edit is what runs, and what the conversation keeps as the call.
+      if (decision.arguments !== undefined) call.arguments = decision.arguments;
+      outcomes.set(call.id, await run(call));
     }
     for (const o of await parallel) outcomes.set(o.call.id, o);
+    // Saved once every call is settled, so that edited arguments are the ones kept.
+    save({ role: 'assistant', content: parsed.content, ...thought, toolCalls: calls });
     for (const call of calls) {
       const o = outcomes.get(call.id)!;
-      yield { type: 'tool_result', step, callId: call.id, name: call.name, ok: o.ok, result: o.result };
+      yield { type: 'tool_result', step, callId: call.id, name: call.name, ok: o.ok, result: o.result, arguments: call.arguments };
       save({ role: 'tool', content: resultText(o.result, maxResultChars), toolCallId: call.id, name: call.name });
     }
     if (options.signal?.aborted) {

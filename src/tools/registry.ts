@@ -24,6 +24,37 @@ export interface ToolDefinition<S extends z.ZodType = z.ZodType, R = unknown> {
   /** Writes the user's data (create, change, delete): a model's call needs the user's confirmation. */
   mutates: boolean;
   handler: (args: z.output<S>, ctx: ToolContext) => R | Promise<R>;
+  /** For people: a short title ("Start a timer"). Default: the name in words. */
+  title?: string;
+  /**
+   * The confirmation in plain words, a template filled from the arguments (see tool-sentence.ts):
+   * "Start a timer on project {project/projectId}?". Without one: "Use <title> from <source>?".
+   */
+  confirm?: string;
+  /** Where the tool comes from, for the generic sentence (default "Westfall"; MCP tools: their server). */
+  source?: string;
+  /**
+   * Groups of arguments of which at least one must be given (what a zod refinement would say, but the
+   * JSON schema cannot): the form marks them required, and a call without any is not run.
+   */
+  requiredAny?: string[][];
+  /** Values the user can pick for some arguments (their accounts, projects), with labels for the sentence. */
+  choices?: () => ToolChoices;
+}
+
+/** A value an argument may take, as the confirmation form offers it. */
+export interface ToolChoiceOption {
+  value: string | number;
+  label: string;
+  /** Extra words the sentence may use (`{accountId.currency}`). */
+  extra?: Record<string, string>;
+}
+export type ToolChoices = Record<string, ToolChoiceOption[]>;
+
+/** One argument that is missing or wrong: its path and a message. */
+export interface ArgumentProblem {
+  path: string;
+  message: string;
 }
 
 // A definition of any input type, as the registry stores it.
@@ -35,6 +66,17 @@ export interface ToolDescription {
   description: string;
   mutates: boolean;
   parameters: JsonSchema;
+  /** For people (the confirmation card): a title, the sentence template, the source, "one of" groups. */
+  title: string;
+  confirm: string | null;
+  source: string;
+  requiredAny: string[][];
+}
+
+/** "time_start_timer" → "Time start timer": a title for tools that declare none. */
+export function titleFromName(name: string): string {
+  const words = name.replace(/[_\-]+/g, ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** An OpenAI-style function tool, as chat templates expect it. */
@@ -150,7 +192,16 @@ export class ToolRegistry {
   }
 
   describe(): ToolDescription[] {
-    return this.list().map((t) => ({ name: t.name, description: t.description, mutates: t.mutates, parameters: this.#schemas.get(t.name)! }));
+    return this.list().map((t) => ({
+      name: t.name,
+      description: t.description,
+      mutates: t.mutates,
+      parameters: this.#schemas.get(t.name)!,
+      title: t.title ?? titleFromName(t.name),
+      confirm: t.confirm ?? null,
+      source: t.source ?? 'Westfall',
+      requiredAny: t.requiredAny ?? [],
+    }));
   }
 
   /** The tools in OpenAI's function format (what `applyChatTemplate(messages, { tools })` takes). */
@@ -169,12 +220,45 @@ export class ToolRegistry {
     });
   }
 
+  /**
+   * What is missing or wrong in raw arguments (the schema, then the "one of" groups); empty when they
+   * can run. The confirmation form shows these as fields to fill instead of failing the call.
+   */
+  problems(name: string, raw: unknown): ArgumentProblem[] {
+    const tool = this.get(name);
+    const r = tool.input.safeParse(raw ?? {});
+    if (!r.success) return r.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
+    return missingAny(tool, r.data);
+  }
+
+  /** parseArguments, and the "one of" groups too (tool_invalid_arguments naming the fields). */
+  parseRunnable(name: string, raw: unknown): unknown {
+    const args = this.parseArguments(name, raw);
+    const missing = missingAny(this.get(name), args);
+    if (missing.length > 0) {
+      throw new ToolError('tool_invalid_arguments', `invalid arguments for ${name}: ${missing.map((f) => `${f.path}: ${f.message}`).join('; ')}`, {
+        details: { tool: name, fields: missing },
+      });
+    }
+    return args;
+  }
+
   /** Validates and runs a tool. Confirmation of mutating calls is the caller's business (see agent.ts). */
   async invoke(name: string, raw: unknown, ctx: ToolContext): Promise<unknown> {
     const tool = this.get(name);
-    const args = this.parseArguments(name, raw);
+    const args = this.parseRunnable(name, raw);
     return await tool.handler(args, ctx);
   }
+}
+
+function missingAny(tool: AnyTool, args: unknown): ArgumentProblem[] {
+  const given = (k: string) => {
+    const v = (args as Record<string, unknown> | null)?.[k];
+    return v !== undefined && v !== null && v !== '';
+  };
+  return (tool.requiredAny ?? [])
+    .filter((group) => group.length > 0 && !group.some(given))
+    .map((group) => ({ path: group[0]!, message: group.length > 1 ? `give ${group.join(' or ')}` : 'Required' }));
 }
 
 /** A tool failure as the model sees it: a code and a message, never a stack. */

@@ -66,7 +66,7 @@ export class AgentTurn {
       case 'done':
         if (ev.conversationId) this.conversationId = ev.conversationId;
         endThinking(reply);
-        Object.assign(reply, { stopReason: ev.stopReason === 'answer' ? null : ev.stopReason, ...(ev.answer ? { content: ev.answer } : {}) });
+        Object.assign(reply, { stopReason: ev.stopReason === 'answer' ? null : ev.stopReason, ...(ev.answer ? { content: ev.answer } : {}), empty: ev.empty });
         this.#host.items = [...this.#host.items];
         break;
       case 'error':

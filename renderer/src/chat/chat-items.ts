@@ -21,6 +21,8 @@ export interface MessageItem {
   thinkingMs?: number | null;
   /** The model's output did not follow its format (it was shown as plain text). */
   warning?: string | null;
+  /** The reply had neither text nor a tool call: why (see empty-reply.ts). */
+  empty?: string | null;
 }
 
 export interface ToolItem {

@@ -1,5 +1,5 @@
 // <wf-chat-log>: the messages and tool calls of a chat, in order, following the end while a reply streams
-// unless the user scrolled up. Properties: `items`, `busy`. Copies a message itself; `regenerate`,
+// unless the user scrolled up. Properties: `items`, `busy`. Copies a message itself; `regenerate`, `retry-reply`,
 // `confirm-tool` and `deny-tool` ({ id }) bubble up from the messages and cards. `stick()` follows the end
 // again (a new question).
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
@@ -9,6 +9,7 @@ import { baseStyles } from '../shared/styles.js';
 import { thinkingLive, type ChatItem, type MessageItem } from './chat-items.js';
 import './chat-message.js';
 import './tool-call-card.js';
+import './empty-reply.js';
 
 export class ChatLog extends LitElement {
   static override properties: PropertyDeclarations = {
@@ -87,7 +88,7 @@ export class ChatLog extends LitElement {
       .warning=${it.warning ?? null}
       ?can-regenerate=${last && !this.busy}
       @copy-message=${() => void this.#copy(it)}
-    ></wf-chat-message>`;
+    ></wf-chat-message>${it.empty && !it.streaming ? html`<wf-empty-reply reason=${it.empty} ?disabled=${this.busy || !last}></wf-empty-reply>` : nothing}`;
   }
 
   override render() {

@@ -289,7 +289,7 @@ export class ChatView extends LitElement {
   }
 
   /** A turn through the backend's tool-using agent (which saves it): its events drive the reply's thinking and text and the tool cards. */
-  async #generateWithTools(chat: LiveChat, message: string): Promise<void> {
+  async #generateWithTools(chat: LiveChat, message: string, withoutTools = false): Promise<void> {
     const settings = this.#store.state.chat;
     const thinking = thinkingRequest(thinkingFor(chat.id));
     const reply = this.#newReply(chat);
@@ -317,6 +317,7 @@ export class ChatView extends LitElement {
           ...(custom ? { systemPrompt: custom } : {}),
           params: { temperature: settings.temperature, maxTokens: settings.maxTokens },
           thinking,
+          withoutTools,
         },
         turn.onEvent,
         controller.signal,
@@ -334,7 +335,8 @@ export class ChatView extends LitElement {
     this.#chat.handle?.cancel();
   }
 
-  async #regenerate(): Promise<void> {
+  /** `withoutTools`: the agent offers no tools this time (after an empty reply). */
+  async #regenerate(options: { withoutTools?: boolean } = {}): Promise<void> {
     const chat = this.#chat;
     const lastUser = chat.items.findLastIndex((i) => i.kind === 'message' && i.role === 'user');
     if (chat.busy || lastUser < 0) return;
@@ -349,15 +351,15 @@ export class ChatView extends LitElement {
     } catch (err) {
       reportError(err, 'Could not update the saved conversation');
     }
-    await (agent ? this.#generateWithTools(chat, userText) : this.#generate(chat));
+    await (agent ? this.#generateWithTools(chat, userText, options.withoutTools === true) : this.#generate(chat));
     void this.#refreshList();
   }
 
-  async #confirmTool(id: string, allow: boolean): Promise<void> {
+  async #confirmTool(id: string, allow: boolean, args?: Record<string, unknown>): Promise<void> {
     const chat = this.#chat;
     const card = chat.items.find((i): i is ToolItem => i.kind === 'tool' && i.call.id === id);
     try {
-      await this.#tools!.decide(id, allow);
+      await this.#tools!.decide(id, allow, args);
       if (card && card.call.status === 'pending') {
         card.call = { ...card.call, status: allow ? 'approved' : 'denied' };
         this.#setItems(chat, [...chat.items]);
@@ -454,7 +456,8 @@ export class ChatView extends LitElement {
           .items=${this._items}
           ?busy=${this._busy}
           @regenerate=${() => void this.#regenerate()}
-          @confirm-tool=${(e: CustomEvent<{ id: string }>) => void this.#confirmTool(e.detail.id, true)}
+          @confirm-tool=${(e: CustomEvent<{ id: string; arguments?: Record<string, unknown> }>) => void this.#confirmTool(e.detail.id, true, e.detail.arguments)}
+          @retry-reply=${(e: CustomEvent<{ withoutTools: boolean }>) => void this.#regenerate({ withoutTools: e.detail.withoutTools })}
           @deny-tool=${(e: CustomEvent<{ id: string }>) => void this.#confirmTool(e.detail.id, false)}
         ></wf-chat-log>
         <wf-composer ?busy=${this._busy} @send=${(e: CustomEvent<{ text: string }>) => void this.#send(e.detail.text)} @stop=${this.#stop}></wf-composer>

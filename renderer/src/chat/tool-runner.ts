@@ -3,17 +3,22 @@
 // src/server/routes/tools.ts). One step may call several tools at once: each gets its own card.
 // and tool calls that change data wait for the user's answer at /api/agent/confirmations/:id. This module
 // turns those events into what the chat shows: reply text, and one card per tool call whose status moves
-// running → (needs confirmation →) done / denied / failed.
+// running → (needs confirmation →) done / denied / failed. A confirmation carries the call in plain words
+// and what its form needs (schema, choices); the user's edited arguments go back with Allow. A reply with
+// neither text nor a call comes as `done` with `empty` (why), so the chat can say so and offer a retry.
 import { ApiError, type ApiClient } from '../api/client.js';
 import type { GenerationParams, ThinkingOptions } from '../api/types.js';
 import type { ToolCallView } from './tool-call-card.js';
+import { setToolCatalog, type ToolInfo } from './tool-form-catalog.js';
+import type { JsonSchema, ToolChoices } from './tool-form-model.js';
 
 export type ToolEvent =
   | { type: 'token'; step: number; text: string }
   | { type: 'reasoning'; step: number; text: string }
   | { type: 'warning'; message: string }
   | { type: 'tool_call'; call: ToolCallView }
-  | { type: 'done'; stopReason: string; answer: string; conversationId: string | null }
+  /** `empty`: the reply had no text and no call (thinking aside), and why. */
+  | { type: 'done'; stopReason: string; answer: string; conversationId: string | null; empty: string | null }
   | { type: 'error'; code: string; message: string };
 
 export interface AgentRequest {
@@ -22,6 +27,19 @@ export interface AgentRequest {
   systemPrompt?: string;
   params?: Pick<GenerationParams, 'maxTokens' | 'temperature'>;
   thinking?: Pick<ThinkingOptions, 'enabled' | 'budget'>;
+  /** Offer no tools this time ("Retry without tools"). */
+  withoutTools?: boolean;
+}
+
+interface RawConfirmation {
+  id: string;
+  call: RawCall;
+  tool?: { title?: string; source?: string };
+  sentence?: string;
+  template?: string | null;
+  parameters?: JsonSchema;
+  choices?: ToolChoices;
+  requiredAny?: string[][];
 }
 
 interface RawCall {
@@ -42,8 +60,11 @@ export class ToolRunner {
 
   /** Whether the backend runs tools (GET /api/tools answers). Asked once. */
   available(): Promise<boolean> {
-    this.#available ??= this.#api.get('/api/tools').then(
-      () => true,
+    this.#available ??= this.#api.get<{ tools?: ToolInfo[] }>('/api/tools').then(
+      (r) => {
+        setToolCatalog(r.tools ?? []);
+        return true;
+      },
       (err: unknown) => {
         if (!(err instanceof ApiError) || !err.isMissingRoute) this.#available = null; // ask again later
         return false;
@@ -58,6 +79,7 @@ export class ToolRunner {
       ...(req.conversationId ? { conversationId: req.conversationId } : {}),
       ...(req.systemPrompt ? { systemPrompt: req.systemPrompt } : {}),
       ...(req.thinking ? { thinking: req.thinking } : {}),
+      ...(req.withoutTools ? { tools: [] } : {}),
       ...(req.params ? { params: { ...(req.params.maxTokens ? { maxTokens: Math.min(32_768, req.params.maxTokens) } : {}), ...(req.params.temperature !== undefined ? { temperature: req.params.temperature } : {}) } } : {}),
       stream: true,
     };
@@ -81,13 +103,30 @@ export class ToolRunner {
             break;
           case 'tool_call': {
             const call = data.call as RawCall;
-            onEvent({ type: 'tool_call', call: { id: call.id, name: call.name, arguments: call.arguments, status: 'running', mutates: data.mutates === true } });
+            const title = typeof data.title === 'string' ? { title: data.title } : {};
+            onEvent({ type: 'tool_call', call: { id: call.id, name: call.name, arguments: call.arguments, status: 'running', mutates: data.mutates === true, ...title } });
             break;
           }
           case 'confirmation_required': {
-            const c = data.confirmation as { id: string; call: RawCall };
+            const c = data.confirmation as RawConfirmation;
             this.#confirmations.set(c.call.id, c.id);
-            onEvent({ type: 'tool_call', call: { id: c.call.id, name: c.call.name, arguments: c.call.arguments, status: 'pending', mutates: true } });
+            onEvent({
+              type: 'tool_call',
+              call: {
+                id: c.call.id,
+                name: c.call.name,
+                arguments: c.call.arguments,
+                status: 'pending',
+                mutates: true,
+                ...(c.tool?.title ? { title: c.tool.title } : {}),
+                ...(c.tool?.source ? { source: c.tool.source } : {}),
+                ...(c.sentence ? { sentence: c.sentence } : {}),
+                ...(c.template !== undefined ? { template: c.template } : {}),
+                ...(c.parameters ? { schema: c.parameters } : {}),
+                ...(c.choices ? { choices: c.choices } : {}),
+                ...(c.requiredAny ? { requiredAny: c.requiredAny } : {}),
+              },
+            });
             break;
           }
           case 'tool_result': {
@@ -100,18 +139,18 @@ export class ToolRunner {
               call: {
                 id,
                 name: String(data.name),
-                arguments: undefined,
+                // What ran: the user's edit where there was one.
+                arguments: data.arguments,
                 status: data.ok === true ? 'done' : declined ? 'denied' : 'error',
                 result: data.result,
-                ...(data.ok !== true && !declined && result?.error?.message ? { error: result.error.message } : {}),
               },
             });
             break;
           }
           case 'done': {
             finished = true;
-            const r = data.result as { stopReason?: string; answer?: string; conversationId?: string | null };
-            onEvent({ type: 'done', stopReason: r.stopReason ?? 'answer', answer: r.answer ?? '', conversationId: r.conversationId ?? null });
+            const r = data.result as { stopReason?: string; answer?: string; conversationId?: string | null; empty?: string };
+            onEvent({ type: 'done', stopReason: r.stopReason ?? 'answer', answer: r.answer ?? '', conversationId: r.conversationId ?? null, empty: r.empty ?? null });
             break;
           }
           case 'error': {
@@ -130,11 +169,11 @@ export class ToolRunner {
     if (!finished && !signal.aborted) onEvent({ type: 'error', code: 'connection_lost', message: 'The reply ended unexpectedly.' });
   }
 
-  /** Answers a pending confirmation of the tool call `callId`. */
-  async decide(callId: string, approved: boolean): Promise<void> {
+  /** Answers a pending confirmation of the tool call `callId` (with the user's edited arguments, if any). */
+  async decide(callId: string, approved: boolean, args?: Record<string, unknown>): Promise<void> {
     const id = this.#confirmations.get(callId);
     if (!id) throw new Error('this tool call is no longer waiting for an answer');
-    await this.#api.post(`/api/agent/confirmations/${encodeURIComponent(id)}`, { approved });
+    await this.#api.post(`/api/agent/confirmations/${encodeURIComponent(id)}`, { approved, ...(approved && args ? { arguments: args } : {}) });
     this.#confirmations.delete(callId);
   }
 }

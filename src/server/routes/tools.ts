@@ -70,8 +70,11 @@ const toolRoutes: FastifyPluginAsync<ToolRoutesOptions> = async (app, opts) => {
   app.get('/api/agent/confirmations', async () => ({ confirmations: confirmations.list() }));
   app.post('/api/agent/confirmations/:id', async (req) => {
     const { id } = parseWith(uuidParams, req.params, 'parameters');
-    const body = parseWith(z.object({ approved: z.boolean() }).strict(), req.body);
-    const request = confirmations.answer(id, body.approved);
+    const body = parseWith(z.object({ approved: z.boolean(), arguments: z.record(z.string(), z.unknown()).optional() }).strict(), req.body);
+    // Arguments the user edited must be runnable: a 400 naming the fields lets them fix it and answer again.
+    const name = confirmations.get(id).call.name;
+    if (body.approved && body.arguments && registry.has(name)) registry.parseRunnable(name, body.arguments);
+    const request = confirmations.answer(id, body.approved, body.arguments);
     return { id, approved: body.approved, call: request.call };
   });
 

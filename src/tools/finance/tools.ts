@@ -38,9 +38,13 @@ export function financeTools(finance: FinanceService): AnyTool[] {
     if (!c) throw new ToolError('not_found', `no category named "${name}"; existing: ${finance.categories.list().map((x) => x.name).join(', ') || 'none'}`);
     return c.id;
   };
+  // The user's accounts and categories, offered in the confirmation form (and named in its sentence).
+  const accounts = () => finance.accounts.list().map((a) => ({ value: a.id, label: a.name, extra: { currency: a.currency } }));
+  const categories = () => finance.categories.list().map((c) => ({ value: c.name, label: c.name }));
   return [
     defineTool({
       name: 'finance_list_accounts',
+      title: 'List accounts',
       description: 'List the money accounts with their current balances.',
       input: z.object({}).strict(),
       mutates: false,
@@ -50,6 +54,7 @@ export function financeTools(finance: FinanceService): AnyTool[] {
     }),
     defineTool({
       name: 'finance_list_categories',
+      title: 'List categories',
       description: 'List the transaction categories.',
       input: z.object({}).strict(),
       mutates: false,
@@ -57,6 +62,7 @@ export function financeTools(finance: FinanceService): AnyTool[] {
     }),
     defineTool({
       name: 'finance_search_transactions',
+      title: 'Search transactions',
       description: 'Find transactions by words in the payee or note, category, account and date range (newest first).',
       input: z
         .object({
@@ -83,6 +89,9 @@ export function financeTools(finance: FinanceService): AnyTool[] {
     }),
     defineTool({
       name: 'finance_add_transaction',
+      title: 'Add a transaction',
+      confirm: 'Add {amount<0?an expense:an income} of {amount|abs}[ {accountId.currency}][ at {payee}][ for {category}] to {accountId} on {date}?',
+      choices: () => ({ accountId: accounts(), category: categories() }),
       description: 'Record a transaction. amount is in the account currency, negative for money spent.',
       input: z
         .object({
@@ -113,6 +122,9 @@ export function financeTools(finance: FinanceService): AnyTool[] {
     }),
     defineTool({
       name: 'finance_categorize_transaction',
+      title: 'Categorize a transaction',
+      confirm: 'Put transaction #{id} under {category}?',
+      choices: () => ({ category: categories() }),
       description: 'Set the category of a transaction (the category is created if it does not exist).',
       input: z.object({ id: z.number().int().min(1), category: z.string().min(1).max(100) }).strict(),
       mutates: true,
@@ -120,6 +132,8 @@ export function financeTools(finance: FinanceService): AnyTool[] {
     }),
     defineTool({
       name: 'finance_delete_transaction',
+      title: 'Delete a transaction',
+      confirm: 'Delete transaction #{id}?',
       description: 'Delete a transaction by id.',
       input: z.object({ id: z.number().int().min(1) }).strict(),
       mutates: true,
@@ -131,6 +145,7 @@ export function financeTools(finance: FinanceService): AnyTool[] {
     }),
     defineTool({
       name: 'finance_month_summary',
+      title: 'Month summary',
       description: 'Income, expenses and net for a month, with spending per category.',
       input: z.object({ month }).strict(),
       mutates: false,
@@ -154,6 +169,7 @@ export function financeTools(finance: FinanceService): AnyTool[] {
     }),
     defineTool({
       name: 'finance_budget_status',
+      title: 'Budget status',
       description: 'Budget against actual spending per category for a month.',
       input: z.object({ month }).strict(),
       mutates: false,
@@ -174,6 +190,9 @@ export function financeTools(finance: FinanceService): AnyTool[] {
     }),
     defineTool({
       name: 'finance_set_budget',
+      title: 'Set a budget',
+      confirm: 'Set the budget of {category} for {month} to {amount}[ {currency}]?',
+      choices: () => ({ category: categories() }),
       description: 'Set the monthly budget of a category (the category is created if missing).',
       input: z
         .object({

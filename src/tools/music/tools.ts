@@ -25,6 +25,7 @@ export function musicTools(music: MusicService): AnyTool[] {
   return [
     defineTool({
       name: 'music_search',
+      title: 'Search music',
       description: 'Search the music library by title, artist, album or genre. Returns track ids to play or queue.',
       input: z
         .object({
@@ -49,6 +50,7 @@ export function musicTools(music: MusicService): AnyTool[] {
     }),
     defineTool({
       name: 'music_now_playing',
+      title: 'Now playing',
       description: 'What is playing now and how long the queue is.',
       input: z.object({}).strict(),
       mutates: false,
@@ -56,6 +58,7 @@ export function musicTools(music: MusicService): AnyTool[] {
     }),
     defineTool({
       name: 'music_play',
+      title: 'Play',
       description: 'Play a track now (by id from music_search), or resume playback without an id.',
       input: z.object({ trackId: z.number().int().min(1).optional() }).strict(),
       mutates: false,
@@ -63,6 +66,7 @@ export function musicTools(music: MusicService): AnyTool[] {
     }),
     defineTool({
       name: 'music_pause',
+      title: 'Pause music',
       description: 'Pause playback.',
       input: z.object({}).strict(),
       mutates: false,
@@ -70,6 +74,7 @@ export function musicTools(music: MusicService): AnyTool[] {
     }),
     defineTool({
       name: 'music_next',
+      title: 'Next track',
       description: 'Skip to the next track in the queue.',
       input: z.object({}).strict(),
       mutates: false,
@@ -77,6 +82,7 @@ export function musicTools(music: MusicService): AnyTool[] {
     }),
     defineTool({
       name: 'music_previous',
+      title: 'Previous track',
       description: 'Go back to the previous track in the queue.',
       input: z.object({}).strict(),
       mutates: false,
@@ -84,6 +90,7 @@ export function musicTools(music: MusicService): AnyTool[] {
     }),
     defineTool({
       name: 'music_queue',
+      title: 'Queue tracks',
       description: 'Add tracks (ids from music_search) to the queue, at the end or to play next.',
       input: z.object({ trackIds: z.array(z.number().int().min(1)).min(1).max(100), next: z.boolean().default(false) }).strict(),
       mutates: false,
@@ -91,6 +98,7 @@ export function musicTools(music: MusicService): AnyTool[] {
     }),
     defineTool({
       name: 'music_list_playlists',
+      title: 'List playlists',
       description: 'List the playlists.',
       input: z.object({}).strict(),
       mutates: false,
@@ -98,6 +106,7 @@ export function musicTools(music: MusicService): AnyTool[] {
     }),
     defineTool({
       name: 'music_play_playlist',
+      title: 'Play a playlist',
       description: 'Replace the queue with a playlist and start playing it.',
       input: z.object({ playlistId: z.number().int().min(1) }).strict(),
       mutates: false,

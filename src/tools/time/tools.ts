@@ -24,9 +24,16 @@ export function timeTools(time: TimeService): AnyTool[] {
     projectId: z.number().int().min(1).optional(),
     project: z.string().min(1).max(100).optional().describe('Project name (instead of projectId)'),
   };
+  // The user's projects, offered in the confirmation form (by id or by name).
+  const projectChoices = () => {
+    const list = time.projects.list();
+    return { projectId: list.map((p) => ({ value: p.id, label: p.name })), project: list.map((p) => ({ value: p.name, label: p.name })) };
+  };
+  const byProject = { requiredAny: [['project', 'projectId']], choices: projectChoices };
   return [
     defineTool({
       name: 'time_list_projects',
+      title: 'List projects',
       description: 'List time-tracking projects with client, hourly rate and status.',
       input: z.object({ status: z.enum(['active', 'paused', 'completed', 'archived']).optional() }).strict(),
       mutates: false,
@@ -42,6 +49,7 @@ export function timeTools(time: TimeService): AnyTool[] {
     }),
     defineTool({
       name: 'time_timer_status',
+      title: 'Timer status',
       description: 'Show the running or paused timer, if any.',
       input: z.object({}).strict(),
       mutates: false,
@@ -52,6 +60,9 @@ export function timeTools(time: TimeService): AnyTool[] {
     }),
     defineTool({
       name: 'time_start_timer',
+      title: 'Start a timer',
+      confirm: 'Start a timer on project {project/projectId}[ for "{description}"]?',
+      ...byProject,
       description: 'Start the timer on a project (only one timer can run).',
       input: z.object({ ...projectRef, description: z.string().max(200).default(''), billable: z.boolean().default(true) }).strict(),
       mutates: true,
@@ -62,6 +73,8 @@ export function timeTools(time: TimeService): AnyTool[] {
     }),
     defineTool({
       name: 'time_pause_timer',
+      title: 'Pause the timer',
+      confirm: 'Pause the timer?',
       description: 'Pause the running timer.',
       input: z.object({}).strict(),
       mutates: true,
@@ -69,6 +82,8 @@ export function timeTools(time: TimeService): AnyTool[] {
     }),
     defineTool({
       name: 'time_resume_timer',
+      title: 'Resume the timer',
+      confirm: 'Resume the timer?',
       description: 'Resume the paused timer.',
       input: z.object({}).strict(),
       mutates: true,
@@ -76,6 +91,8 @@ export function timeTools(time: TimeService): AnyTool[] {
     }),
     defineTool({
       name: 'time_stop_timer',
+      title: 'Stop the timer',
+      confirm: 'Stop the timer and save its time?',
       description: 'Stop the timer and save its time entry.',
       input: z.object({}).strict(),
       mutates: true,
@@ -83,6 +100,9 @@ export function timeTools(time: TimeService): AnyTool[] {
     }),
     defineTool({
       name: 'time_log_entry',
+      title: 'Log time',
+      confirm: 'Log {minutes} minutes on project {project/projectId} on {date}[ at {startTime}][ for "{description}"]?',
+      ...byProject,
       description: 'Log time worked on a project on a day (manual entry).',
       input: z
         .object({
@@ -102,6 +122,7 @@ export function timeTools(time: TimeService): AnyTool[] {
     }),
     defineTool({
       name: 'time_report',
+      title: 'Time report',
       description: 'Hours and billable amounts grouped by day, week or project for a date range.',
       input: z.object({ groupBy: z.enum(['day', 'week', 'project']).default('project'), from: day.optional(), to: day.optional() }).strict(),
       mutates: false,
@@ -116,6 +137,8 @@ export function timeTools(time: TimeService): AnyTool[] {
     }),
     defineTool({
       name: 'time_add_reminder',
+      title: 'Add a reminder',
+      confirm: 'Remind you "{message}" at {at}[, repeat: {repeat}]?',
       description: 'Set a reminder that the app shows at a given time.',
       input: z
         .object({

@@ -8,6 +8,7 @@ export function vaultTools(vault: VaultService): AnyTool[] {
   return [
     defineTool({
       name: 'vault_status',
+      title: 'Vault status',
       description: 'Whether the password vault is set up and unlocked, and how many entries it has.',
       input: z.object({}).strict(),
       mutates: false,
@@ -18,6 +19,7 @@ export function vaultTools(vault: VaultService): AnyTool[] {
     }),
     defineTool({
       name: 'vault_search_entries',
+      title: 'Search the vault',
       description: 'Find password vault entries by words in their title, URL or username. Returns ids, titles, usernames and URLs (never passwords). The vault must be unlocked.',
       input: z.object({ query: z.string().max(100).default(''), limit: z.number().int().min(1).max(50).default(10) }).strict(),
       mutates: false,
@@ -31,6 +33,7 @@ export function vaultTools(vault: VaultService): AnyTool[] {
     }),
     defineTool({
       name: 'vault_copy_password',
+      title: 'Copy a password',
       description: "Ask the app to copy an entry's password to the clipboard. The user must approve it in the app; you never see the password.",
       input: z.object({ id: z.string().min(1).max(100) }).strict(),
       mutates: false,

@@ -117,6 +117,8 @@ const QUERY_SEEDS: Record<string, Record<string, string>[]> = {
   'GET /api/music/tracks': [{ q: 'a', artist: 'b', folderId: '1', limit: '10', offset: '0' }],
   'GET /api/vault/entries': [{ q: 'mail', limit: '5' }],
   'DELETE /api/models/downloads/:id': [{ discard: 'true' }],
+  'GET /api/models/hub/search': [{ q: 'qwen', limit: '3' }],
+  'POST /api/models/import': [{ fileName: 'imported.gguf', overwrite: 'false' }],
 };
 
 const TOOL_NAMES = ['finance_list_accounts', 'time_timer_status', 'music_search', 'vault_status', 'time_add_reminder', 'finance_add_transaction', 'nope'];

@@ -16,6 +16,7 @@ import type { AppContext, ServerPluginOptions } from './context.js';
 import { errorsPlugin, sendError } from './errors.js';
 import { createMetrics, metricsPlugin } from './metrics.js';
 import { ModelManager } from './model-manager.js';
+import { loadedModelsRoutes } from './routes/loaded-models.js';
 import { chatRoutes } from './routes/chat.js';
 import { healthRoutes } from './routes/health.js';
 import { openAIRoutes } from './routes/openai.js';
@@ -157,6 +158,7 @@ export function createApp(config: Config, deps: AppDeps = {}): FastifyInstance {
   void app.register(chatRoutes, { ctx });
   void app.register(streamRoutes, { ctx });
   void app.register(openAIRoutes, { ctx });
+  void app.register(loadedModelsRoutes, { ctx });
   // /api/providers, when this app can use remote providers at all.
   if (deps.remote) void app.register(providerRoutes(deps.remote.service));
   for (const plugin of deps.extraPlugins ?? []) void app.register(plugin as FastifyPluginAsync<ServerPluginOptions>, { config, manager });

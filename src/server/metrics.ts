@@ -21,6 +21,11 @@ export interface Metrics {
   tokensPerSecond: Histogram<'kind'>;
   queueWait: Histogram<'kind'>;
   wsConnections: Gauge;
+  /** Local model loads by model and result (ok, or the error code). */
+  modelLoads: Counter<'model' | 'result'>;
+  /** Local model unloads by model and reason (request, idle, lru, replaced, shutdown). */
+  modelUnloads: Counter<'model' | 'reason'>;
+  modelLoadSeconds: Histogram<'model'>;
 }
 
 export function createMetrics(manager: ModelManager): Metrics {
@@ -99,7 +104,84 @@ export function createMetrics(manager: ModelManager): Metrics {
       registers: [registry],
     }),
     wsConnections: new Gauge({ name: 'westfall_websocket_connections', help: 'Open WebSocket connections', registers: [registry] }),
+    modelLoads: new Counter({
+      name: 'westfall_model_loads_total',
+      help: 'Local model loads by model and result (ok, or the error code: model_too_large, invalid_model, ...)',
+      labelNames: ['model', 'result'],
+      registers: [registry],
+    }),
+    modelUnloads: new Counter({
+      name: 'westfall_model_unloads_total',
+      help: 'Local model unloads by model and reason: request, idle (keep-alive ran out), lru (made room for another), replaced, shutdown',
+      labelNames: ['model', 'reason'],
+      registers: [registry],
+    }),
+    modelLoadSeconds: new Histogram({
+      name: 'westfall_model_load_seconds',
+      help: 'Time to load a local model (file, context, conversation-state cache)',
+      labelNames: ['model'],
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [registry],
+    }),
   };
+
+  // Per local model that has an object (loading, loaded or failed): its state, memory and work.
+  const perModel = (read: (m: ReturnType<ModelManager['local']['loaded']>[number]) => number) =>
+    function collect(this: Gauge<'model'>) {
+      this.reset();
+      for (const x of manager.local.loaded()) this.set({ model: x.id }, read(x));
+    };
+  new Gauge({
+    name: 'westfall_local_model_loaded',
+    help: '1 for each local model that is loaded and ready',
+    labelNames: ['model'],
+    registers: [registry],
+    collect: perModel((x) => (x.state === 'ready' ? 1 : 0)),
+  });
+  new Gauge({
+    name: 'westfall_local_model_loading',
+    help: '1 for each local model being loaded',
+    labelNames: ['model'],
+    registers: [registry],
+    collect: perModel((x) => (x.state === 'loading' ? 1 : 0)),
+  });
+  new Gauge({
+    name: 'westfall_local_model_memory_bytes',
+    help: "Each local model's memory by the planner's estimate (weights, KV cache, compute buffers)",
+    labelNames: ['model'],
+    registers: [registry],
+    collect: perModel((x) => (x.state === 'ready' || x.state === 'loading' ? (x.plan?.memoryBytes ?? 0) : 0)),
+  });
+  new Gauge({
+    name: 'westfall_local_model_generations_running',
+    help: 'Generations running on each local model',
+    labelNames: ['model'],
+    registers: [registry],
+    collect: perModel((x) => x.scheduler.stats().running),
+  });
+  new Gauge({
+    name: 'westfall_local_model_queue_depth',
+    help: 'Generations waiting for a sequence of each local model',
+    labelNames: ['model'],
+    registers: [registry],
+    collect: perModel((x) => x.scheduler.stats().queued),
+  });
+  new Gauge({
+    name: 'westfall_local_models_loaded',
+    help: 'Local models loaded and ready',
+    registers: [registry],
+    collect() {
+      this.set(manager.local.loaded().filter((x) => x.state === 'ready').length);
+    },
+  });
+  new Gauge({
+    name: 'westfall_model_memory_limit_bytes',
+    help: 'Memory all local models may take together (WESTFALL_MODEL_MEMORY_MB); 0: the free memory decides',
+    registers: [registry],
+    collect() {
+      this.set(manager.options.memoryLimitBytes ?? 0);
+    },
+  });
 
   new Gauge({
     name: 'westfall_queue_depth',
@@ -218,9 +300,18 @@ export interface MetricsPluginOptions {
 export const metricsPlugin = fp<MetricsPluginOptions>(
   async function metricsPlugin(app: FastifyInstance, { metrics, manager }) {
     const onGeneration = (e: GenerationEvent) => recordGeneration(metrics, e);
+    const onLoad = (e: { id: string; ok: boolean; code?: string; ms: number }) => {
+      metrics.modelLoads.inc({ model: e.id, result: e.ok ? 'ok' : (e.code ?? 'error') });
+      if (e.ok) metrics.modelLoadSeconds.observe({ model: e.id }, e.ms / 1000);
+    };
+    const onUnload = (e: { id: string; reason: string }) => metrics.modelUnloads.inc({ model: e.id, reason: e.reason });
     manager.on('generation', onGeneration);
+    manager.on('load', onLoad);
+    manager.on('unload', onUnload);
     app.addHook('onClose', async () => {
       manager.off('generation', onGeneration);
+      manager.off('load', onLoad);
+      manager.off('unload', onUnload);
     });
 
     app.addHook('onResponse', async (request, reply) => {

@@ -271,6 +271,14 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
     return { route, model: m.target().model };
   }
 
+  /** The model and context a request for `name` runs on, loaded if local (nulls for a remote model). */
+  async target(name: string | undefined, keepAlive?: number): Promise<{ model: Model | null; context: Context | null }> {
+    const { route } = await this.prepare(name, { keepAlive });
+    if (route.engine !== this.local) return { model: null, context: null };
+    const m = this.local.get(route.model);
+    return { model: m?.model ?? null, context: m?.context ?? null };
+  }
+
   /**
    * Renders `messages` with the model's chat template and schedules the generation on the model the job
    * names (or the default), constrained the way the model's chat format says.

@@ -8,6 +8,10 @@ import type { ChatJob, ModelManager } from './model-manager.js';
 import type { ChatMessage, GenerationParams, ThinkingOptions, Tool } from './schemas.js';
 
 export interface NativeChatRequest {
+  /** The model to answer; absent: the default model. */
+  model?: string | undefined;
+  /** Seconds the local model stays loaded after this request (-1: until unloaded). */
+  keepAlive?: number | undefined;
   messages: ChatMessage[];
   params?: GenerationParams | undefined;
   tools?: Tool[] | undefined;
@@ -56,6 +60,8 @@ export function nativeChatJob(body: NativeChatRequest): Omit<ChatJob, 'signal'> 
   const budget = t.enabled === false ? 0 : t.budget;
   const reasoningBudget: ReasoningBudget | null = budget === undefined || budget === null ? null : { tokens: budget };
   return {
+    ...(body.model ? { model: body.model } : {}),
+    ...(body.keepAlive !== undefined ? { keepAlive: body.keepAlive } : {}),
     messages: body.messages,
     ...(body.params ? { params: body.params } : {}),
     format,

@@ -8,6 +8,27 @@ import { checkGrammar, checkJsonSchema, refineWith } from '../engine/grammar-che
 
 export const requestIdSchema = z.string().min(1, 'id must not be empty').max(128, 'id must be at most 128 characters');
 
+/** A model's name as GET /v1/models lists it. */
+export const modelNameSchema = z.string().min(1, 'model must not be empty').max(256, 'model must be at most 256 characters');
+
+/**
+ * How long a local model stays loaded after this request, in seconds or as Ollama writes it ("5m", "30s",
+ * "1h"); -1 (or any negative): until unloaded; 0: unloaded as soon as it is idle.
+ */
+export const keepAliveSchema = z
+  .union([
+    z.number().int().min(-1).max(365 * 24 * 3600),
+    z.string().regex(/^(-1|\d{1,7}(ms|s|m|h)?)$/, 'keep_alive must be seconds or a duration such as 30s, 5m, 1h; -1 keeps the model loaded'),
+  ])
+  .transform((v) => {
+    if (typeof v === 'number') return v;
+    if (v === '-1') return -1;
+    const m = /^(\d+)(ms|s|m|h)?$/.exec(v)!;
+    const n = Number(m[1]);
+    const unit = m[2] ?? 's';
+    return unit === 'ms' ? Math.ceil(n / 1000) : unit === 'm' ? n * 60 : unit === 'h' ? n * 3600 : n;
+  });
+
 export const chatRoleSchema = z.enum(['system', 'user', 'assistant', 'tool']);
 
 /** A chat message of the native API. */
@@ -226,6 +247,9 @@ export const contextTokensSchema = z.number().int().min(64).max(1 << 20);
 
 export const chatRequestSchema = z
   .object({
+    /** The model to answer (GET /v1/models); absent: the default model. */
+    model: modelNameSchema.optional(),
+    keepAlive: keepAliveSchema.optional(),
     messages: messagesSchema,
     params: generationParamsSchema.optional(),
     tools: z.array(toolSchema).max(128).optional(),
@@ -300,6 +324,9 @@ export const wsChatMessageSchema = z
   .object({
     type: z.literal('chat'),
     id: requestIdSchema,
+    /** The model to answer (GET /v1/models); absent: the default model. */
+    model: modelNameSchema.optional(),
+    keepAlive: keepAliveSchema.optional(),
     messages: messagesSchema,
     params: generationParamsSchema.optional(),
     tools: z.array(toolSchema).max(128).optional(),
@@ -363,6 +390,8 @@ export type OpenAIMessage = z.infer<typeof openAIMessageSchema>;
 
 const samplingFields = {
   model: z.string().optional(),
+  // Ollama's: how long the model stays loaded after this request.
+  keep_alive: keepAliveSchema.nullish(),
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().gt(0).max(1).nullish(),
   top_k: z.number().int().min(0).nullish(),
@@ -436,6 +465,7 @@ export type CompletionRequest = z.infer<typeof completionRequestSchema>;
 export const embeddingRequestSchema = z
   .object({
     model: z.string().optional(),
+    keep_alive: keepAliveSchema.nullish(),
     input: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(256)], {
       error: 'input must be a non-empty string or an array of non-empty strings',
     }),
@@ -538,11 +568,33 @@ export const embeddingListSchema = z.object({
 });
 export type EmbeddingList = z.infer<typeof embeddingListSchema>;
 
+/** Our extension of a /v1/models entry: where the model runs and whether it is loaded. */
+export const modelEntrySchema = z.object({
+  id: z.string(),
+  engine: z.string(),
+  kind: z.enum(['local', 'remote']),
+  location: z.string(),
+  state: modelStateSchema,
+  progress: z.number().nullable().optional(),
+  default: z.boolean().optional(),
+  path: z.string().optional(),
+  fileSizeBytes: z.number().optional(),
+  memoryBytes: z.number().nullable().optional(),
+  contextSize: z.number().nullable().optional(),
+  gpuLayers: z.number().nullable().optional(),
+  loadedAt: z.string().nullable().optional(),
+  lastUsedAt: z.string().nullable().optional(),
+  expiresAt: z.string().nullable().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable().optional(),
+});
+
 export const openAIModelSchema = z.object({
   id: z.string(),
   object: z.literal('model'),
   created: z.number().int(),
+  /** 'westfall' for this computer's models; the provider's id for a remote server's. */
   owned_by: z.string(),
+  westfall: modelEntrySchema.optional(),
 });
 export const modelListSchema = z.object({ object: z.literal('list'), data: z.array(openAIModelSchema) });
 export type OpenAIModel = z.infer<typeof openAIModelSchema>;

@@ -177,6 +177,25 @@ describe('POST /api/models/import', () => {
     expect((await json.json()).error.code).toBe('unsupported_media_type');
     expect(await leftovers()).toEqual([]);
   });
+
+  it('an upload cut off half-way leaves nothing behind and the server keeps serving', async () => {
+    const { request } = await import('node:http');
+    const port = (app.server.address() as { port: number }).port;
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/api/models/import?fileName=cut.gguf',
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(tiny.length) },
+    });
+    req.on('error', () => {}); // the socket is ours to destroy
+    req.write(tiny.subarray(0, 1 << 20));
+    // Wait until the server has started the temporary file, then go away.
+    await expect.poll(async () => (await leftovers()).length, { timeout: 30_000 }).toBe(1);
+    req.destroy();
+    await expect.poll(async () => (await readdir(dir)).length, { timeout: 30_000 }).toBe(0);
+    expect((await upload(TINY_MODEL_PATH, 'after.gguf')).status).toBe(201);
+  });
 });
 
 describe('GET /api/models/hub/search (local fake hub)', () => {

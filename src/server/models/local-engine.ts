@@ -234,16 +234,18 @@ export class LocalEngine extends EventEmitter<LocalEngineEvents> implements Chat
 
   /**
    * Loads a model file (if not loaded yet) after making room for it, and returns it ready. `keepAlive`
-   * sets how long it stays after its last request (-1: until unloaded). Rejects with model_too_large
-   * when it cannot fit even alone, memory_busy when the models that would have to go are working.
+   * sets how long it stays after its last request (-1: until unloaded); `settings` apply to this load.
+   * Rejects with model_too_large when it cannot fit even alone, memory_busy when the models that would
+   * have to go are working.
    */
   async load(file: string, opts: { keepAlive?: number; settings?: ModelSettings; signal?: AbortSignal } = {}): Promise<LocalModel> {
     if (this.#closed) throw new WestfallError('shutting_down', 'the service is shutting down; models cannot be loaded');
     const id = modelIdOf(file);
-    if (opts.settings && Object.keys(opts.settings).length > 0) this.setSettings(id, opts.settings);
     const slot = this.#slotFor(file);
     this.#touch(slot, opts.keepAlive);
     const m = slot.model;
+    // The model's saved settings, with this load's own on top (not saved: setSettings saves).
+    if (m.state !== 'ready' && !slot.pending) m.settings = { ...this.settingsOf(id), ...opts.settings };
     if (m.state === 'ready') {
       this.#arm(slot);
       return m;

@@ -19,7 +19,7 @@ export const chatRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
     };
     reply.raw.on('close', onClose);
     try {
-      const fit = fitRequest(ctx.manager, body, ctx.config.sampling.maxTokens);
+      const fit = fitRequest(body.model ? await ctx.manager.target(body.model, body.keepAlive) : ctx.manager, body, ctx.config.sampling.maxTokens);
       const gen = await ctx.manager.chat({ ...nativeChatJob({ ...body, messages: fit.messages }), signal: clientGone.signal });
       const reader = new ReplyReader('native', gen.chatFormat);
       for await (const chunk of gen) reader.push(chunk.text);

@@ -143,7 +143,11 @@ const modelsRoutes: FastifyPluginAsync<ModelsRoutesOptions> = async (app: Fastif
   const heartbeatMs = opts.sseHeartbeatMs ?? 15_000;
   const machineMemory = opts.machineMemory ?? detectMachineMemory;
   const openStreams = new Set<PassThrough>();
-  const hub = new HubClient({ baseUrl: opts.hubUrl ?? opts.config.hubUrl });
+  // The downloads' fetch is this plugin's network: a test or fuzzer that replaces it keeps the hub local too.
+  const hub = new HubClient({
+    baseUrl: opts.hubUrl ?? opts.config.hubUrl,
+    ...(opts.download?.fetchImpl ? { fetchImpl: opts.download.fetchImpl } : {}),
+  });
   // An imported model arrives as the raw request body, read as a stream (never buffered, so no body limit).
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
   // Downloads that an earlier process left: running ones start again, cancelled or failed ones are listed.

@@ -108,19 +108,28 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
   const fingerprint = `westfall-${ctx.version}`;
 
   const listModels = (): OpenAIModel[] => {
-    const s = ctx.manager.status();
+    // Every model the router can send a request to: this computer's installed ones (loaded or not) and
+    // those of engines registered with it, with where each runs in our `westfall` extension.
+    const routed: OpenAIModel[] = ctx.manager.models().map((m) => ({
+      id: m.id,
+      object: 'model',
+      created: m.loadedAt ? Math.floor(Date.parse(m.loadedAt) / 1000) : now(),
+      owned_by: m.kind === 'local' ? 'westfall' : m.engine,
+      westfall: m,
+    }));
+    const seen = new Set(routed.map((m) => m.id));
     // Remote providers' models ("<provider>/<model>"), owned_by the host they run on.
-    const remote: OpenAIModel[] = (ctx.remote?.service.models() ?? []).map((m) => ({ id: m.id, object: 'model', created: now(), owned_by: m.host }));
-    if (s.state !== 'ready' || !s.model) return remote;
-    const created = s.loadedAt ? Math.floor(Date.parse(s.loadedAt) / 1000) : now();
-    return [{ id: s.model.id, object: 'model', created, owned_by: 'westfall' }, ...remote];
+    const remote: OpenAIModel[] = (ctx.remote?.service.models() ?? [])
+      .filter((m) => !seen.has(m.id))
+      .map((m) => ({ id: m.id, object: 'model', created: now(), owned_by: m.host }));
+    return [...routed, ...remote];
   };
 
   app.get('/v1/models', async (): Promise<ModelList> => ({ object: 'list', data: listModels() }));
 
   app.get<{ Params: { model: string } }>('/v1/models/:model', async (request): Promise<OpenAIModel> => {
     const m = listModels().find((x) => x.id === request.params.model);
-    if (!m) throw new WestfallError('not_found', `the model "${request.params.model}" is not loaded`);
+    if (!m) throw new WestfallError('model_not_found', `no model named "${request.params.model}" is installed or offered by a provider`, { details: { model: request.params.model } });
     return m;
   });
 
@@ -175,17 +184,21 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
       reply.headers(infoHeaders(r.info));
       delete body.model;
     }
-    const model = ctx.manager.model;
-    if (!model) throw new WestfallError('model_not_loaded');
-    // The model's own format: its template renders tools and thinking, its grammar constrains calls (lazy
-    // for tool_choice auto), its parser reads the reply back (reasoning, content, calls).
-    const plan = planChat(model, body);
+    const keepAlive = body.keep_alive ?? undefined;
     const clientGone = new AbortController();
     const onClose = () => {
       if (!reply.raw.writableFinished) clientGone.abort();
     };
     reply.raw.on('close', onClose);
+    // The local model named (loaded first when it is not), or the default one.
+    const { route, model } = await ctx.manager.prepare(body.model, { keepAlive, signal: clientGone.signal });
+    if (!model) throw new WestfallError('model_not_loaded', `the model "${route.model}" is not a local model`);
+    // The model's own format: its template renders tools and thinking, its grammar constrains calls (lazy
+    // for tool_choice auto), its parser reads the reply back (reasoning, content, calls).
+    const plan = planChat(model, body);
     const gen = await ctx.manager.chat({
+      model: route.model,
+      ...(keepAlive !== undefined ? { keepAlive } : {}),
       messages: plan.messages,
       params: toParams(body, body.max_completion_tokens ?? body.max_tokens),
       format: plan.format,
@@ -283,7 +296,7 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
       if (!reply.raw.writableFinished) clientGone.abort();
     };
     reply.raw.on('close', onClose);
-    const gen = await ctx.manager.complete({ prompt, params: toParams(body, body.max_tokens), signal: clientGone.signal });
+    const gen = await ctx.manager.complete({ model: body.model, keepAlive: body.keep_alive ?? undefined, prompt, params: toParams(body, body.max_tokens), signal: clientGone.signal });
     const id = `cmpl-${randomUUID().replaceAll('-', '')}`;
     const created = now();
     const base = { id, object: 'text_completion' as const, created, model: gen.modelId, system_fingerprint: fingerprint };
@@ -324,7 +337,7 @@ export const openAIRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
   app.post('/v1/embeddings', async (request): Promise<EmbeddingList> => {
     const body = parseWith(embeddingRequestSchema, request.body);
     const inputs = typeof body.input === 'string' ? [body.input] : body.input;
-    const { embeddings, promptTokens, modelId } = await ctx.manager.embed(inputs);
+    const { embeddings, promptTokens, modelId } = await ctx.manager.embed(inputs, { model: body.model, keepAlive: body.keep_alive ?? undefined });
     const base64 = body.encoding_format === 'base64';
     return {
       object: 'list',

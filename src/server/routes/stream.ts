@@ -35,7 +35,7 @@ export const streamRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
 
     const run = async (msg: WsChatMessage, controller: AbortController) => {
       try {
-        const fit = fitRequest(ctx.manager, msg, ctx.config.sampling.maxTokens);
+        const fit = fitRequest(msg.model ? await ctx.manager.target(msg.model, msg.keepAlive) : ctx.manager, msg, ctx.config.sampling.maxTokens);
         const gen = await ctx.manager.chat({ ...nativeChatJob({ ...msg, messages: fit.messages }), signal: controller.signal });
         const reader = new ReplyReader('native', gen.chatFormat);
         const forward = (deltas: ReturnType<ReplyReader['push']>) => {

@@ -158,9 +158,9 @@ export function createApp(config: Config, deps: AppDeps = {}): FastifyInstance {
   void app.register(chatRoutes, { ctx });
   void app.register(streamRoutes, { ctx });
   void app.register(openAIRoutes, { ctx });
-  void app.register(loadedModelsRoutes, { ctx });
   // /api/providers, when this app can use remote providers at all.
   if (deps.remote) void app.register(providerRoutes(deps.remote.service));
+  void app.register(loadedModelsRoutes, { ctx });
   for (const plugin of deps.extraPlugins ?? []) void app.register(plugin as FastifyPluginAsync<ServerPluginOptions>, { config, manager });
   return app;
 }

@@ -1,16 +1,21 @@
-// <wf-music-view>: the library (folders, scan, search), the queue and the player (routes: /api/music/*,
-// src/server/routes/music.ts). The backend's player is the one truth of what is queued and playing (the
+// <wf-music-view>: the library (search: track-table; folders and scans: library-folders), playlists
+// (playlist-panel), the queue and the player (routes: /api/music/*, src/server/routes/music.ts). The backend's player is the one truth of what is queued and playing (the
 // assistant can change it too); this view follows its event stream and plays the current track through
 // <audio>, streamed from the Range route (see shared/media-auth.ts for how the token gets there).
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
 import { ApiError } from '../api/client.js';
 import { api, notify, reportError } from '../store.js';
 import { askConfirm } from '../shared/confirm-dialog.js';
-import { formatDuration } from '../shared/format.js';
 import { mediaUrl } from '../shared/media-auth.js';
 import { baseStyles } from '../shared/styles.js';
+import { deleteWithUndo } from '../shared/undo.js';
+import { followPlayer } from './player-events.js';
+import { playlistApi } from './playlist-api.js';
+import './library-folders.js';
 import './player.js';
-import type { LibraryFolder, PlayerState, Track } from '../../../src/tools/music/types.js';
+import './playlist-panel.js';
+import './track-table.js';
+import type { LibraryFolder, PlayerState, Playlist, PlaylistWithTracks, Track } from '../../../src/tools/music/types.js';
 
 export class MusicView extends LitElement {
   static override properties: PropertyDeclarations = {
@@ -24,6 +29,8 @@ export class MusicView extends LitElement {
     _playerError: { state: true },
     _scanning: { state: true },
     _unavailable: { state: true },
+    _playlists: { state: true },
+    _open: { state: true },
   };
 
   active = false;
@@ -36,6 +43,10 @@ export class MusicView extends LitElement {
   _playerError: string | null = null;
   _scanning = false;
   _unavailable = false;
+  _playlists: Playlist[] = [];
+  _open: PlaylistWithTracks | null = null;
+  /** Playlists waiting out their undo time. */
+  #hiddenLists = new Set<number>();
   #events: AbortController | null = null;
   #srcTrack: number | null = null;
   #searchTimer: ReturnType<typeof setTimeout> | null = null;
@@ -57,34 +68,6 @@ export class MusicView extends LitElement {
           grid-template-columns: 1fr;
         }
       }
-      .table-wrap {
-        overflow-x: auto;
-        max-height: 60vh;
-        overflow-y: auto;
-      }
-      td .actions {
-        display: flex;
-        gap: 0.3rem;
-        justify-content: flex-end;
-      }
-      td.playing {
-        color: var(--wf-accent);
-        font-weight: 600;
-      }
-      form.folder {
-        display: flex;
-        gap: 0.5rem;
-        flex-wrap: wrap;
-        align-items: end;
-      }
-      form.folder label {
-        flex: 1;
-        min-width: 14rem;
-      }
-      ul.folders {
-        margin: 0 0 0.5rem;
-        padding-left: 1.2rem;
-      }
     `,
   ];
 
@@ -101,11 +84,14 @@ export class MusicView extends LitElement {
 
   async refresh(): Promise<void> {
     try {
-      const [folders, tracks, player] = await Promise.all([
+      const [folders, tracks, player, playlists] = await Promise.all([
         api().get<{ folders: LibraryFolder[]; scanning: boolean }>('/api/music/folders'),
         api().get<{ tracks: Track[]; total: number }>('/api/music/tracks', { query: { q: this._query, limit: 200 } }),
         api().get<PlayerState>('/api/music/player'),
+        playlistApi.list(),
       ]);
+      this._playlists = playlists.filter((p) => !this.#hiddenLists.has(p.id));
+      if (this._open) this._open = playlists.some((p) => p.id === this._open!.id) ? await playlistApi.get(this._open.id) : null;
       this._folders = folders.folders;
       this._tracks = tracks.tracks;
       this._total = tracks.total;
@@ -130,32 +116,7 @@ export class MusicView extends LitElement {
   #follow(): void {
     if (this._unavailable || this.#events) return;
     this.#events = new AbortController();
-    const signal = this.#events.signal;
-    const loop = async () => {
-      let delay = 2000;
-      while (!signal.aborted) {
-        try {
-          await api().sse(
-            '/api/music/player/events',
-            (ev) => {
-              delay = 2000;
-              if (ev.event !== 'player') return;
-              try {
-                this.#applyPlayer(JSON.parse(ev.data) as PlayerState);
-              } catch {
-                /* malformed */
-              }
-            },
-            signal,
-          );
-        } catch (err) {
-          if (signal.aborted || (err instanceof ApiError && (err.isMissingRoute || err.status === 401))) return;
-        }
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 60_000);
-      }
-    };
-    void loop();
+    followPlayer(this.#events.signal, (state) => this.#applyPlayer(state));
   }
 
   #applyPlayer(state: PlayerState): void {
@@ -183,21 +144,60 @@ export class MusicView extends LitElement {
     }
   }
 
-  async #addFolder(e: Event): Promise<void> {
-    e.preventDefault();
-    const form = e.target as HTMLFormElement;
-    const path = String(new FormData(form).get('path') ?? '').trim();
-    if (!path) return;
+  async #addFolder(path: string, done: (error: string | null) => void): Promise<void> {
     this._scanning = true;
     try {
       const r = await api().post<{ folder: LibraryFolder; scan?: { added: number; failed: unknown[] } }>('/api/music/folders', { path, scan: true });
-      form.reset();
+      done(null);
       notify('success', `Added ${r.folder.path}: ${r.scan?.added ?? 0} tracks${r.scan?.failed.length ? `, ${r.scan.failed.length} unreadable` : ''}.`);
       await this.refresh();
     } catch (err) {
-      reportError(err, 'Could not add the folder');
+      // A path the user typed that does not exist is said next to the field, where it can be fixed.
+      if (err instanceof ApiError && err.status < 500 && err.status !== 401) done(err.message);
+      else reportError(err, 'Could not add the folder');
     } finally {
       this._scanning = false;
+    }
+  }
+
+  /** Runs a playlist change and shows its result; refreshes the list when names or counts change. */
+  async #playlist(what: string, fn: () => Promise<PlaylistWithTracks | null>, done?: (ok: boolean) => void): Promise<void> {
+    try {
+      const open = await fn();
+      if (open) this._open = open;
+      done?.(true);
+      this._playlists = (await playlistApi.list()).filter((p) => !this.#hiddenLists.has(p.id));
+    } catch (err) {
+      done?.(false);
+      reportError(err, what);
+    }
+  }
+
+  #deletePlaylist(p: Playlist): void {
+    deleteWithUndo({
+      message: `Deleted the playlist "${p.name}".`,
+      failure: 'Could not delete the playlist',
+      hide: () => {
+        this.#hiddenLists.add(p.id);
+        this._playlists = this._playlists.filter((x) => x.id !== p.id);
+        if (this._open?.id === p.id) this._open = null;
+      },
+      restore: () => {
+        this.#hiddenLists.delete(p.id);
+        void this.refresh();
+      },
+      commit: async () => {
+        await playlistApi.remove(p.id);
+        this.#hiddenLists.delete(p.id);
+      },
+    });
+  }
+
+  async #playPlaylist(p: PlaylistWithTracks): Promise<void> {
+    try {
+      this.#applyPlayer(await playlistApi.play(p));
+    } catch (err) {
+      reportError(err, 'Could not play the playlist');
     }
   }
 
@@ -251,55 +251,30 @@ export class MusicView extends LitElement {
             </div>
             ${this._tracks.length === 0
               ? html`<p class="muted">${this._query ? 'No matches.' : this._folders.length ? 'No tracks found in the library folders.' : 'Add a folder with music to begin.'}</p>`
-              : html`<div class="table-wrap">
-                  <table data-testid="tracks">
-                    <thead>
-                      <tr>
-                        <th>Title</th>
-                        <th>Artist</th>
-                        <th>Album</th>
-                        <th class="num">Length</th>
-                        <th><span class="visually-hidden">Actions</span></th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      ${this._tracks.map(
-                        (t) => html`<tr>
-                          <td class=${t.id === current ? 'playing' : ''}>${t.title}</td>
-                          <td>${t.artist}</td>
-                          <td>${t.album}</td>
-                          <td class="num">${formatDuration(t.durationMs)}</td>
-                          <td>
-                            <div class="actions">
-                              <button class="small" @click=${() => void this.#player('play', { trackId: t.id })} aria-label="Play ${t.title}">▶ Play</button>
-                              <button class="small ghost" @click=${() => void this.#player('queue', { trackIds: [t.id] })} aria-label="Add ${t.title} to the queue">+ Queue</button>
-                            </div>
-                          </td>
-                        </tr>`,
-                      )}
-                    </tbody>
-                  </table>
-                </div>`}
+              : html`<wf-track-table
+                  .tracks=${this._tracks}
+                  .current=${current ?? null}
+                  .playlist=${this._open?.name ?? null}
+                  @track-play=${(e: CustomEvent<{ track: Track }>) => void this.#player('play', { trackId: e.detail.track.id })}
+                  @track-queue=${(e: CustomEvent<{ track: Track }>) => void this.#player('queue', { trackIds: [e.detail.track.id] })}
+                  @track-add-to-playlist=${(e: CustomEvent<{ track: Track }>) => {
+                    const open = this._open;
+                    if (open) void this.#playlist('Could not add the track', () => playlistApi.addTracks(open.id, [e.detail.track.id]));
+                  }}
+                ></wf-track-table>`}
           </section>
           <section class="card" aria-labelledby="folders-title">
             <h2 id="folders-title">Library folders</h2>
-            ${this._folders.length
-              ? html`<ul class="folders">
-                  ${this._folders.map(
-                    (f) => html`<li>
-                      <span class="mono small">${f.path}</span> <span class="muted small">· ${f.tracks} tracks</span>
-                      <button class="ghost small" @click=${() => void this.#removeFolder(f)} aria-label="Remove folder ${f.path}">✕</button>
-                    </li>`,
-                  )}
-                </ul>`
-              : nothing}
-            <form class="folder" @submit=${(e: Event) => void this.#addFolder(e)}>
-              <label>Folder on this computer <input name="path" required placeholder="/home/me/Music" /></label>
-              <button class="primary" type="submit" ?disabled=${this._scanning}>${this._scanning ? 'Scanning…' : 'Add folder'}</button>
-              ${this._folders.length ? html`<button type="button" @click=${() => void this.#rescan()} ?disabled=${this._scanning}>Rescan</button>` : nothing}
-            </form>
+            <wf-library-folders
+              .folders=${this._folders}
+              ?scanning=${this._scanning}
+              @folder-add=${(e: CustomEvent<{ path: string; done: (error: string | null) => void }>) => void this.#addFolder(e.detail.path, e.detail.done)}
+              @folder-remove=${(e: CustomEvent<{ folder: LibraryFolder }>) => void this.#removeFolder(e.detail.folder)}
+              @rescan=${() => void this.#rescan()}
+            ></wf-library-folders>
           </section>
         </div>
+        <div class="stack">
         <wf-player
           .state=${this._player}
           .src=${this._src}
@@ -314,6 +289,31 @@ export class MusicView extends LitElement {
           @queue-remove=${(e: CustomEvent<{ index: number }>) => void this.#player(`remove:${e.detail.index}`)}
           @queue-clear=${() => void this.#player('clear')}
         ></wf-player>
+          <section class="card" aria-labelledby="playlists-title">
+            <h2 id="playlists-title">Playlists</h2>
+            <wf-playlist-panel
+              .playlists=${this._playlists}
+              .open=${this._open}
+              @playlist-create=${(e: CustomEvent<{ name: string; done: (ok: boolean) => void }>) => void this.#playlist('Could not create the playlist', () => playlistApi.create(e.detail.name), e.detail.done)}
+              @playlist-open=${(e: CustomEvent<{ id: number | null }>) => {
+                const id = e.detail.id;
+                if (id === null) this._open = null;
+                else void this.#playlist('Could not open the playlist', () => playlistApi.get(id));
+              }}
+              @playlist-rename=${(e: CustomEvent<{ id: number; name: string; done: (ok: boolean) => void }>) => void this.#playlist('Could not rename the playlist', () => playlistApi.rename(e.detail.id, e.detail.name), e.detail.done)}
+              @playlist-delete=${(e: CustomEvent<{ playlist: Playlist }>) => this.#deletePlaylist(e.detail.playlist)}
+              @playlist-play=${(e: CustomEvent<{ playlist: PlaylistWithTracks }>) => void this.#playPlaylist(e.detail.playlist)}
+              @item-move=${(e: CustomEvent<{ from: number; to: number }>) => {
+                const open = this._open;
+                if (open) void this.#playlist('Could not move the track', () => playlistApi.move(open.id, e.detail.from, e.detail.to));
+              }}
+              @item-remove=${(e: CustomEvent<{ position: number }>) => {
+                const open = this._open;
+                if (open) void this.#playlist('Could not remove the track', () => playlistApi.removeAt(open.id, e.detail.position));
+              }}
+            ></wf-playlist-panel>
+          </section>
+        </div>
       </div>
     </div>`;
   }

@@ -1,20 +1,10 @@
 // Playlists: named, ordered lists of tracks (a track may appear more than once).
 import type { DB } from '../../storage/index.js';
 import { notFound, ToolError } from '../errors.js';
-import { toTrack, type Track, type TrackRow, type Tracks } from './tracks.js';
+import { toTrack, type TrackRow, type Tracks } from './tracks.js';
+import type { Playlist, PlaylistWithTracks } from './types.js';
 
-export interface Playlist {
-  id: number;
-  name: string;
-  tracks: number;
-  durationMs: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface PlaylistWithTracks extends Playlist {
-  items: Track[];
-}
+export type { Playlist, PlaylistWithTracks } from './types.js';
 
 interface Row {
   id: number;

@@ -43,3 +43,17 @@ export interface PlayerState {
   /** Increases with every change (clients can drop stale events). */
   version: number;
 }
+
+export interface Playlist {
+  id: number;
+  name: string;
+  tracks: number;
+  durationMs: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A playlist with its items in order (a track may appear more than once). */
+export interface PlaylistWithTracks extends Playlist {
+  items: Track[];
+}

@@ -9,6 +9,7 @@ import { DEFAULT_CHAT_SETTINGS, StoreController, api, endSession, notify, report
 import { formatBytes } from '../shared/format.js';
 import { baseStyles } from '../shared/styles.js';
 import './prompt-cache-settings.js';
+import './providers-settings.js';
 
 export class SettingsView extends LitElement {
   static override properties: PropertyDeclarations = {
@@ -194,6 +195,7 @@ export class SettingsView extends LitElement {
           </section>`
         : nothing}
       <wf-prompt-cache-settings ?active=${this.active}></wf-prompt-cache-settings>
+      <wf-providers-settings ?active=${this.active}></wf-providers-settings>
       ${s.desktop
         ? nothing
         : html`<section class="card stack" aria-labelledby="session-title">

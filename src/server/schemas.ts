@@ -588,6 +588,8 @@ export const modelEntrySchema = z.object({
   error: z.object({ code: z.string(), message: z.string() }).nullable().optional(),
 });
 
+export type ModelListEntry = z.infer<typeof modelEntrySchema>;
+
 export const openAIModelSchema = z.object({
   id: z.string(),
   object: z.literal('model'),

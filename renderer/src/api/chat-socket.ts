@@ -26,6 +26,8 @@ export interface ChatStreamRequest {
   tools?: Tool[];
   thinking?: ThinkingOptions;
   conversationId?: string;
+  /** The chat's model (absent: the default model). */
+  model?: string;
 }
 
 export interface StreamHandle {

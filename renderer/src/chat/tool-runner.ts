@@ -23,6 +23,8 @@ export type ToolEvent =
 
 export interface AgentRequest {
   message: string;
+  /** The chat's model (null or absent: the default model). */
+  model?: string | null;
   conversationId?: string | null;
   systemPrompt?: string;
   params?: Pick<GenerationParams, 'maxTokens' | 'temperature'>;
@@ -76,6 +78,7 @@ export class ToolRunner {
   async run(req: AgentRequest, onEvent: (e: ToolEvent) => void, signal: AbortSignal): Promise<void> {
     const body = {
       message: req.message,
+      ...(req.model ? { model: req.model } : {}),
       ...(req.conversationId ? { conversationId: req.conversationId } : {}),
       ...(req.systemPrompt ? { systemPrompt: req.systemPrompt } : {}),
       ...(req.thinking ? { thinking: req.thinking } : {}),

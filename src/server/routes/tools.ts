@@ -10,6 +10,9 @@ import type { Confirmations } from '../../tools/confirmations.js';
 import { ToolError } from '../../tools/errors.js';
 import type { ToolRegistry } from '../../tools/registry.js';
 import { errorBody, parseWith, toErrorInfo } from '../errors.js';
+import { namedModelBackend } from '../agent-model.js';
+import type { ModelManager } from '../model-manager.js';
+import { modelNameSchema } from '../schemas.js';
 import { defined, eventStreams, uuidParams } from './tool-helpers.js';
 
 export interface ToolRoutesOptions {
@@ -27,6 +30,8 @@ const messageSchema = z.object({ role: z.enum(['system', 'user']), content: z.st
 const chatBody = z
   .object({
     conversationId: z.string().min(1).max(100).optional(),
+    /** The model to run on (GET /v1/models); absent: the default model. */
+    model: modelNameSchema.optional(),
     message: z.string().min(1).max(1_000_000).optional(),
     messages: z.array(messageSchema).min(1).max(100).optional(),
     tools: z.array(z.string().min(1).max(64)).max(200).optional(),
@@ -80,7 +85,7 @@ const toolRoutes: FastifyPluginAsync<ToolRoutesOptions> = async (app, opts) => {
 
   app.post('/api/agent/chat', async (req, reply) => {
     const body = parseWith(chatBody, req.body);
-    const b = backend();
+    const b = body.model && !opts.agentBackend && opts.manager ? await namedModelBackend(opts.manager as ModelManager, body.model) : backend();
     b.model(); // no model → 503 model_not_loaded before any stream opens
     if (body.conversationId) conversations.get(body.conversationId); // unknown → 404
     if (body.tools) for (const t of body.tools) registry.get(t); // unknown → 404 tool_not_found

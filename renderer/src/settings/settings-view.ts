@@ -1,5 +1,6 @@
 // <wf-settings-view>: appearance (theme), chat defaults (system prompt, temperature, reply length), the
-// service (version, engine, memory, scheduler), start-up (load the last used model), conversation memory on
+// service (version, engine, memory, scheduler), the locale of numbers, amounts and dates (shared/locale-picker.ts),
+// start-up (load the last used model), conversation memory on
 // disk (prompt-cache-settings.ts) and signing out (this browser, or every browser: a new session secret).
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
 import { ApiError, signOut } from '../api/client.js';
@@ -9,6 +10,7 @@ import { DEFAULT_CHAT_SETTINGS, StoreController, api, endSession, notify, report
 import { formatBytes } from '../shared/format.js';
 import { baseStyles } from '../shared/styles.js';
 import './prompt-cache-settings.js';
+import '../shared/locale-picker.js';
 import './providers-settings.js';
 
 export class SettingsView extends LitElement {
@@ -124,6 +126,10 @@ export class SettingsView extends LitElement {
             >`,
           )}
         </fieldset>
+      </section>
+      <section class="card stack" aria-labelledby="locale-title">
+        <h2 id="locale-title">Numbers, amounts and dates</h2>
+        <wf-locale-picker label="Locale"></wf-locale-picker>
       </section>
       <section class="card stack" aria-labelledby="chat-settings">
         <h2 id="chat-settings">Chat</h2>

@@ -37,8 +37,11 @@ export interface ModelsRoutesConfig {
 /** What the routes need from the server's model manager (accepted structurally). */
 export interface ModelManagerLike {
   load(path: string, opts: { contextSize?: number; gpuLayers?: number | 'auto' }): Promise<unknown>;
-  unload(): Promise<unknown> | unknown;
+  /** No id: the loaded (default) model; an id: that one of several loaded models. */
+  unload(id?: string): Promise<unknown> | unknown;
   status(): unknown;
+  /** Every model with its state, when several can be loaded at once (the server's ModelManager). */
+  models?(): { id: string; path?: string; state: string }[];
 }
 
 export interface ModelsRoutesOptions {
@@ -297,6 +300,9 @@ const modelsRoutes: FastifyPluginAsync<ModelsRoutesOptions> = async (app: Fastif
     const loaded = loadedModelPath(await currentStatus());
     const unloaded = loaded !== undefined && loaded === path;
     if (unloaded) await manager.unload();
+    // Another of the loaded models (loaded by a chat that names it) goes too.
+    const other = manager.models?.().find((x) => x.path === path && x.state !== 'none');
+    if (other) await manager.unload(other.id);
     await store.delete(fileName);
     return { deleted: fileName, unloaded };
   });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODELS_DIR, TINY_SPEC, writeSyntheticModel } from '../../src/gguf/index.js';
 import { LocalModel } from '../../src/server/models/loader.js';
 import { modelListSchema, type ModelEntry } from '../../src/server/index.js';
+import modelsRoutes from '../../src/server/routes/models.js';
 import { AUTH, StreamClient, TINY_MODEL, startServer, tempDir, type TestServer } from './helpers.js';
 
 const JSON_HEADERS = { ...AUTH, 'content-type': 'application/json' };
@@ -39,9 +40,10 @@ beforeAll(async () => {
 
 afterAll(() => dir.cleanup());
 
-async function serve(settings: Record<string, string | number> = {}): Promise<TestServer> {
+async function serve(settings: Record<string, string | number> = {}, withModelsRoutes = false): Promise<TestServer> {
   return startServer({
     load: false,
+    ...(withModelsRoutes ? { deps: { extraPlugins: [modelsRoutes] } } : {}),
     settings: { WESTFALL_MODELS_DIR: modelsDir, WESTFALL_DATA_DIR: join(dir.dir, `data-${Math.random().toString(36).slice(2)}`), WESTFALL_KEEP_ALIVE: -1, ...settings },
   });
 }
@@ -211,4 +213,20 @@ describe('several local models', () => {
       await s.close();
     }
   }, 180_000);
+
+  it('deleting a model file that a chat loaded unloads that model first', async () => {
+    copyFileSync(join(modelsDir, 'beta.gguf'), join(modelsDir, 'gamma.gguf'));
+    const s = await serve({}, true);
+    try {
+      expect((await complete(s, 'gamma')).status).toBe(200);
+      expect(await stateOf(s, 'gamma')).toBe('ready');
+      const del = await fetch(`${s.url}/api/models/gamma.gguf`, { method: 'DELETE', headers: AUTH });
+      expect(del.status, await del.clone().text()).toBe(200);
+      expect(await stateOf(s, 'gamma')).toBeUndefined();
+      expect(existsSync(join(modelsDir, 'gamma.gguf'))).toBe(false);
+      expect(await metric(s, /^westfall_model_unloads_total\{model="gamma",reason="request"\}/)).toBe(1);
+    } finally {
+      await s.close();
+    }
+  }, 120_000);
 });

@@ -2,7 +2,8 @@
 // and deleted (with undo), a project's hourly rate set in the UI and the report's billable amount following
 // it; music folders added by typing "~/..." and a path relative to the home folder (HOME of the backend is
 // a temp dir, and a folder that does not exist is refused with a clear message), and a playlist created,
-// filled with real WAV files, reordered, renamed, played and deleted. The backend is createApp in-process
+// filled with real WAV files, reordered, renamed, played and deleted. As the desktop app's page (a preload
+// API stand-in: the main process's side is tests/electron), "Choose folder…" adds what the dialog picked. The backend is createApp in-process
 // with the tool plugins and a real SQLite file; no model is needed.
 import { mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { createToolServices, type ToolServices } from '../../src/tools/index.js'
 import type { PlayerState, PlaylistWithTracks } from '../../src/tools/music/types.js';
 import type { TimeEntry } from '../../src/tools/time/types.js';
 import { writeWav } from '../tools/helpers.js';
-import { HAVE_CHROMIUM, buildRenderer, goTo, launchBrowser, login, openPage, screenshot, startInProcess, tempDir, type InProcessServer, type PageProbe } from './harness.js';
+import { HAVE_CHROMIUM, TOKEN, buildRenderer, goTo, launchBrowser, login, openPage, screenshot, startInProcess, tempDir, type InProcessServer, type PageProbe } from './harness.js';
 
 const T = 180_000;
 const POLL = { timeout: 30_000 };
@@ -197,5 +198,46 @@ describe.skipIf(!HAVE_CHROMIUM)('time and music screens', () => {
     await expect.poll(async () => (await get<{ playlists: unknown[] }>('/api/music/playlists')).playlists.length, POLL).toBe(0);
     expect(await listButton('Road trip 2').count()).toBe(0);
     expect(probe.errors).toEqual([]);
+  }, T);
+
+  it('music in the desktop app: "Choose folder…" adds the folder the native dialog picked', async () => {
+    const picked = join(home.dir, 'Picked');
+    mkdirSync(picked, { recursive: true });
+    writeWav(join(picked, 'e.wav'), { title: 'Echo', artist: 'Dialog', album: 'Picked', genre: 'Test' });
+    const desk = await openPage(browser);
+    try {
+      // What electron/preload/api.ts exposes, answering as the dialog would: Cancel first, then a folder.
+      await desk.context.addInitScript(
+        ([token, path]) => {
+          const calls: unknown[] = [];
+          Object.assign(window, {
+            folderDialogCalls: calls,
+            westfall: {
+              appVersion: '0.1.0',
+              getBackend: async () => ({ baseUrl: location.origin, wsUrl: location.origin.replace('http', 'ws'), token }),
+              chooseFolder: async (options: unknown) => (calls.push(options), calls.length === 1 ? null : path),
+            },
+          });
+        },
+        [TOKEN, picked] as const,
+      );
+      await desk.page.goto(`${server.url}/`);
+      await desk.page.locator('nav[aria-label="Main"]').waitFor({ timeout: 30_000 });
+      await goTo(desk.page, 'music', 'Music');
+      const choose = desk.page.getByRole('button', { name: 'Choose folder…' });
+      await choose.click();
+      await expect.poll(() => desk.page.evaluate(() => (window as unknown as { folderDialogCalls: unknown[] }).folderDialogCalls), POLL).toEqual([{ title: 'Add a music folder' }]);
+      await choose.click();
+      await desk.page.getByText(realpathSync(picked), { exact: true }).waitFor();
+      await desk.page.locator('[data-testid="tracks"]').getByText('Echo').waitFor();
+      // Cancel added nothing: only the picked folder is new.
+      const folders = (await get<{ folders: { path: string }[] }>('/api/music/folders')).folders.map((f) => f.path);
+      expect(folders).toHaveLength(3);
+      expect(folders).toContain(realpathSync(picked));
+      await screenshot(desk.page, 'music-desktop-picker');
+      expect(desk.errors).toEqual([]);
+    } finally {
+      await desk.close();
+    }
   }, T);
 });

@@ -1,7 +1,7 @@
-// <wf-model-import>: adds a GGUF file the user already has, dropped on the area or picked with the file
-// chooser. The file is sent as a stream (XMLHttpRequest, for the upload's progress) to
+// <wf-model-import>: adds a GGUF file the user already has, dropped on the area (or anywhere on the Models
+// screen, which calls import()) or picked with the file chooser. The file is sent as a stream (XMLHttpRequest, for the upload's progress) to
 // POST /api/models/import, which checks it before keeping it. Property: `installed` (the installed file
-// names: a name already taken is replaced only after the user agrees). Event: `model-imported`
+// names: a name already taken is replaced only after the user agrees), `highlight`. Event: `model-imported`
 // ({ fileName }). A refused file shows the backend's reason here.
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
 import { askConfirm } from '../shared/confirm-dialog.js';
@@ -44,6 +44,7 @@ function send(file: File, fileName: string, overwrite: boolean, onProgress: (sen
 export class ModelImport extends LitElement {
   static override properties: PropertyDeclarations = {
     installed: { attribute: false },
+    highlight: { type: Boolean },
     _over: { state: true },
     _file: { state: true },
     _sent: { state: true },
@@ -51,6 +52,8 @@ export class ModelImport extends LitElement {
   };
 
   installed: ReadonlySet<string> = new Set();
+  /** A file is dragged over the screen around this area. */
+  highlight = false;
   _over = false;
   _file: File | null = null;
   _sent = 0;
@@ -133,7 +136,7 @@ export class ModelImport extends LitElement {
   override render() {
     const f = this._file;
     return html`<div
-      class="drop ${this._over ? 'over' : ''}"
+      class="drop ${this._over || this.highlight ? 'over' : ''}"
       data-testid="model-drop"
       @dragover=${(e: DragEvent) => {
         e.preventDefault();

@@ -33,6 +33,7 @@ export class ModelManager extends LitElement {
     _downloads: { state: true },
     _busy: { state: true },
     _unavailable: { state: true },
+    _dragging: { state: true },
   };
 
   active = false;
@@ -41,6 +42,8 @@ export class ModelManager extends LitElement {
   _downloads = new Map<string, DownloadSnapshot>();
   _busy: string | null = null;
   _unavailable = false;
+  /** A file is being dragged over the screen: the import area lights up wherever it will be dropped. */
+  _dragging = false;
 
   readonly #store = new StoreController(this);
   readonly #subscriptions = new Map<string, AbortController>();
@@ -205,6 +208,23 @@ export class ModelManager extends LitElement {
     }
   }
 
+  // A file dropped anywhere on the screen is imported (the import area handles drops on itself first).
+  #dragOver(e: DragEvent): void {
+    if (!e.dataTransfer?.types.includes('Files')) return;
+    e.preventDefault();
+    this._dragging = true;
+  }
+
+  #drop(e: DragEvent): void {
+    this._dragging = false;
+    const file = e.dataTransfer?.files[0];
+    if (e.defaultPrevented || !file) return;
+    e.preventDefault();
+    const importer = this.renderRoot.querySelector<HTMLElement & { import(f: File): Promise<void> }>('wf-model-import');
+    importer?.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    void importer?.import(file);
+  }
+
   #downloadingFiles(): Set<string> {
     return new Set([...this._downloads.values()].filter((d) => d.state === 'downloading').map((d) => d.fileName));
   }
@@ -234,7 +254,15 @@ export class ModelManager extends LitElement {
     const downloading = this.#downloadingFiles();
     const installed = new Set((this._models?.models ?? []).map((m) => m.fileName));
     const busy = this._busy !== null;
-    return html`<div class="view stack">
+    return html`<div
+      class="view stack"
+      data-testid="models-screen"
+      @dragover=${this.#dragOver}
+      @dragleave=${(e: DragEvent) => {
+        if (e.relatedTarget === null) this._dragging = false;
+      }}
+      @drop=${this.#drop}
+    >
       <h1 tabindex="-1">Models</h1>
       <wf-first-run-offer
         .listing=${this._models}
@@ -260,6 +288,7 @@ export class ModelManager extends LitElement {
         <h2 id="import-title">Add a model file from this computer</h2>
         <wf-model-import
           .installed=${installed}
+          ?highlight=${this._dragging}
           @model-imported=${(e: CustomEvent<{ fileName: string }>) => {
             notify('success', `${e.detail.fileName} is checked and added.`);
             void this.refresh();

@@ -42,3 +42,19 @@ export async function templateModel(template: string): Promise<string> {
   return path;
 }
 let vocabHeader: ReturnType<typeof readGgufHeader> | undefined;
+
+/**
+ * The tiny synthetic model with other random weights (`seed`): same shape, tokenizer and template, another
+ * greedy output. Written once into models/variants/ and reused.
+ */
+export async function variantModel(seed: number): Promise<string> {
+  const dir = join(DEFAULT_MODELS_DIR, 'variants');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `tiny-qwen2-seed${seed}.gguf`);
+  const spec = { ...TINY_SPEC, seed };
+  if (await isSyntheticModelCurrent(path, spec)) return path;
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeSyntheticModel(spec, tmp);
+  renameSync(tmp, path);
+  return path;
+}

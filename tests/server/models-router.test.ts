@@ -4,10 +4,10 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MODELS_DIR, TINY_SPEC, writeSyntheticModel } from '../../src/gguf/index.js';
 import { LocalModel } from '../../src/server/models/loader.js';
 import { modelListSchema, type ModelEntry } from '../../src/server/index.js';
 import modelsRoutes from '../../src/server/routes/models.js';
+import { variantModel } from '../helpers/models.js';
 import { AUTH, StreamClient, TINY_MODEL, startServer, tempDir, type TestServer } from './helpers.js';
 
 const JSON_HEADERS = { ...AUTH, 'content-type': 'application/json' };
@@ -24,15 +24,7 @@ beforeAll(async () => {
   mkdirSync(modelsDir, { recursive: true });
   copyFileSync(TINY_MODEL, join(modelsDir, 'alpha.gguf'));
   // Same shape and tokenizer, other weights: its greedy output differs from alpha's.
-  const beta = join(DEFAULT_MODELS_DIR, 'variants', 'tiny-qwen2-seed7.gguf');
-  if (!existsSync(beta)) {
-    mkdirSync(join(DEFAULT_MODELS_DIR, 'variants'), { recursive: true });
-    const tmp = `${beta}.${process.pid}.tmp`;
-    await writeSyntheticModel({ ...TINY_SPEC, seed: 7 }, tmp);
-    const { renameSync } = await import('node:fs');
-    renameSync(tmp, beta);
-  }
-  copyFileSync(beta, join(modelsDir, 'beta.gguf'));
+  copyFileSync(await variantModel(7), join(modelsDir, 'beta.gguf'));
   const probe = new LocalModel(join(modelsDir, 'alpha.gguf'), { contextSize: 1024, gpuLayers: 'auto', parallel: 2, queueLimit: 4, sampling: { temperature: 0, topP: 1, topK: 1, maxTokens: 8 } });
   estimate = (await probe.planLoad()).memoryBytes!;
   expect(estimate).toBeGreaterThan(1 * MiB);

@@ -343,7 +343,11 @@ export class LocalEngine extends EventEmitter<LocalEngineEvents> implements Chat
   async ready(name: string, keepAlive: number | undefined, signal?: AbortSignal): Promise<LocalModel> {
     const file = this.#installed().get(name) ?? this.#installed().get(modelIdOf(name));
     if (!file) throw new WestfallError('model_not_found', `no model named "${name}" is installed`, { details: { model: name } });
-    return this.load(file, { ...(keepAlive !== undefined ? { keepAlive } : {}), ...(signal ? { signal } : {}) });
+    // The request's signal does not cancel the load: other requests may be waiting for it, and the next
+    // request for the model would start it again.
+    const m = await this.load(file, keepAlive !== undefined ? { keepAlive } : {});
+    if (signal?.aborted) throw new WestfallError('aborted', 'the request was cancelled while its model loaded');
+    return m;
   }
 
   // -------------------------------------------------------------------------------------------------

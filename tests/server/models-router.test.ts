@@ -152,10 +152,13 @@ describe('several local models', () => {
       expect(r.json.error.message).toMatch(/alpha needs about .* more than the .* allowed for models/);
       expect(await stateOf(s, 'alpha')).toBe('none');
       expect(await metric(s, /^westfall_model_loads_total\{model="alpha",result="model_too_large"\}/)).toBe(1);
-      // The service stays up and names what does not exist.
+      // The service stays up; a name nothing serves, with no model loaded, says to load one.
       const missing = await complete(s, 'no-such-model');
-      expect(missing.status).toBe(404);
-      expect(missing.json.error.code).toBe('model_not_found');
+      expect(missing.status).toBe(503);
+      expect(missing.json.error.code).toBe('model_not_loaded');
+      expect(missing.json.error.message).toMatch(/"no-such-model" is not an installed model/);
+      const retrieve = await fetch(`${s.url}/v1/models/no-such-model`, { headers: AUTH });
+      expect(retrieve.status).toBe(404);
     } finally {
       await s.close();
     }

@@ -98,7 +98,9 @@ export class ModelRouter {
     const def = this.#o.defaultModel();
     const local = this.#engines.find((e) => e.kind === 'local');
     if (def && local) return { engine: local, model: def };
-    if (name) throw new WestfallError('model_not_found', `no model named "${name}" is installed or offered by a provider, and no default model is loaded`, { details: { model: name } });
+    // An unknown name with nothing loaded: what the user has to do is load a model (clients such as
+    // OpenAI's always send some name).
+    if (name) throw new WestfallError('model_not_loaded', `no model is loaded, and "${name}" is not an installed model or one of a provider`, { details: { model: name } });
     throw new WestfallError('model_not_loaded', 'no model is loaded; load one first or name one in the request');
   }
 

@@ -12,7 +12,8 @@ export type DownloadPhase = 'downloading' | 'verifying' | 'verified' | 'error' |
 
 export function downloadPhase(d: DownloadSnapshot): DownloadPhase {
   // A stopped download whose bytes are kept is paused, not lost, whether the user or the network stopped it.
-  if ((d.state === 'cancelled' || d.state === 'error') && d.resumable) return 'paused';
+  // A file that failed its check was removed: that is a failure, which can only start again.
+  if ((d.state === 'cancelled' || d.state === 'error') && d.resumable && d.error?.code !== 'checksum_mismatch') return 'paused';
   if (d.state !== 'downloading') return d.state;
   const { bytesDownloaded, totalBytes } = d.progress;
   return totalBytes !== null && totalBytes > 0 && bytesDownloaded >= totalBytes ? 'verifying' : 'downloading';
@@ -162,7 +163,9 @@ export class DownloadProgress extends LitElement {
         ${phase === 'paused'
           ? html`<button class="small primary" data-testid="download-resume" @click=${() => this.#fire('resume-download')} aria-label="Resume download of ${d.fileName}">Resume</button>
               <button class="small" @click=${() => this.#fire('discard-download')} aria-label="Discard the partial download of ${d.fileName}">Discard</button>`
-          : nothing}
+          : phase === 'error' && d.resumable
+            ? html`<button class="small" @click=${() => this.#fire('resume-download')} aria-label="Download ${d.fileName} again">Try again</button>`
+            : nothing}
       </div>
       <div
         class="track"

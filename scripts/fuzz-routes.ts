@@ -40,6 +40,7 @@ const BODY_SEEDS: Record<string, unknown[]> = {
     { messages: MSG, params: { maxTokens: 4, temperature: 0.7, seed: 1 } },
     { messages: [{ role: 'system', content: 'Be brief.' }, ...MSG], params: { maxTokens: 4, stop: ['\n'] }, thinking: { enabled: false } },
     { messages: MSG, params: { maxTokens: 4 }, tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: { a: { type: 'string' } } } } }] },
+    { messages: MSG, params: { maxTokens: 4 }, contextOverflow: 'drop_oldest', contextTokens: 128 },
   ],
   'POST /v1/chat/completions': [
     { model: 'tiny', messages: MSG, max_tokens: 4 },
@@ -63,7 +64,24 @@ const BODY_SEEDS: Record<string, unknown[]> = {
   'POST /api/agent/confirmations/:id': [{ approved: true }],
   'POST /api/conversations': [{ title: 'x', messages: [{ role: 'user', content: 'hi' }] }, {}],
   'PATCH /api/conversations/:id': [{ title: 'y' }],
-  'POST /api/conversations/:id/messages': [{ messages: [{ role: 'assistant', content: 'ok', toolCalls: [{ id: 'c1', name: 'f', arguments: { a: 1 } }] }] }],
+  'POST /api/conversations/:id/messages': [
+    { messages: [{ role: 'assistant', content: 'ok', toolCalls: [{ id: 'c1', name: 'f', arguments: { a: 1 } }] }] },
+    { parentId: null, messages: [{ role: 'user', content: 'again' }] },
+    { parentId: 1, messages: [{ role: 'assistant', content: 'ok', meta: { params: { temperature: 0.2, seed: 1 }, completionTokens: 3 } }] },
+  ],
+  'PUT /api/conversations/:id/branch': [{ messageId: 1 }, { messageId: null, follow: false }],
+  'PUT /api/conversations/:id/settings': [
+    { settings: { preset: 'precise', systemPrompt: 'Be brief.', sampling: { temperature: 0.2, topP: 0.9, topK: 20, minP: 0.05, repeatPenalty: 1.1, maxTokens: 64, seed: 7, contextTokens: null } } },
+    { settings: null },
+  ],
+  'POST /api/conversations/import': [
+    {
+      format: 'westfall.conversation',
+      version: 1,
+      conversation: { title: 'x', settings: null, leafId: 2, messages: [{ id: 1, parentId: null, role: 'user', content: 'hi' }, { id: 2, parentId: 1, role: 'assistant', content: 'yo' }] },
+    },
+  ],
+  'POST /api/llm/tokens': [{ messages: MSG, maxTokens: 8 }, { messages: MSG, thinking: { enabled: false }, contextTokens: 128 }],
   'POST /api/finance/accounts': [{ name: 'Main', currency: 'EUR', openingBalance: 100 }],
   'PATCH /api/finance/accounts/:id': [{ name: 'Other', archived: false }],
   'POST /api/finance/categories': [{ name: 'Food', kind: 'expense' }],
@@ -104,6 +122,7 @@ const BODY_SEEDS: Record<string, unknown[]> = {
 
 const QUERY_SEEDS: Record<string, Record<string, string>[]> = {
   'GET /api/conversations': [{ q: 'hi', limit: '10', offset: '0' }],
+  'GET /api/conversations/:id/export': [{ format: 'markdown' }, { format: 'json' }],
   'GET /api/finance/transactions': [{ accountId: '1', from: '2024-01-01', to: '2024-12-31', q: 'shop', minAmount: '-100', limit: '5' }],
   'GET /api/finance/export': [{ uncategorized: 'true' }],
   'GET /api/finance/budgets': [{ month: '2024-01' }],

@@ -167,7 +167,8 @@ describe('export and import', () => {
       conversation: { title: 'X', settings: null, leafId: 2, messages: [{ id: 1, parentId: null, role: 'user', content: 'hi' }, { id: 2, parentId: 1, role: 'assistant', content: 'hello' }] },
     };
     const cases: [unknown, string][] = [
-      [{ hello: 'world' }, 'not a Westfall conversation export'],
+      [{ hello: 'world' }, 'this file is not a Westfall conversation export'],
+      [{ ...good, format: 'other' }, 'this file is not a Westfall conversation export'],
       [{ ...good, version: 2 }, 'only version 1'],
       [{ ...good, conversation: { ...good.conversation, messages: [good.conversation.messages[1], good.conversation.messages[0]] } }, 'parent 1 is not an earlier message'],
       [{ ...good, conversation: { ...good.conversation, leafId: 9 } }, 'leafId 9 is not a message'],

@@ -28,6 +28,10 @@ export interface ChatStreamRequest {
   conversationId?: string;
   /** The chat's model (absent: the default model). */
   model?: string;
+  /** When the conversation does not fit the window: refuse, or leave the oldest turns out (the chat's choice). */
+  contextOverflow?: 'refuse' | 'drop_oldest';
+  /** A window smaller than the model's (a chat's own limit). */
+  contextTokens?: number;
 }
 
 export interface StreamHandle {

@@ -1,7 +1,8 @@
-// <wf-chat-header>: the chat's title bar (title, this chat's thinking controls, "Use tools") and, under it,
-// a banner while no model is ready. Properties: `heading`, `thinking` (this chat's setting),
-// `toolsAvailable`. Event: `thinking-change` (from <wf-thinking-controls>, bubbles). "Use tools" is a
-// setting of all chats and goes straight to the store.
+// <wf-chat-header>: the chat's title bar (title, this chat's thinking controls, "Use tools", the chat's
+// settings and export) and, under it, a banner while no model is ready. Properties: `heading`, `thinking`
+// (this chat's setting), `toolsAvailable`, `settingsOpen`, `canExport` (the chat is saved). Events:
+// `thinking-change` (from <wf-thinking-controls>, bubbles), `toggle-settings`, `export-chat` ({ format:
+// 'markdown' | 'json' }). "Use tools" is a setting of all chats and goes straight to the store.
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
 import { DEFAULT_THINKING, StoreController, navigate, setChatSettings, type ThinkingSetting } from '../store.js';
 import { baseStyles } from '../shared/styles.js';
@@ -12,11 +13,15 @@ export class ChatHeader extends LitElement {
     heading: { type: String },
     thinking: { attribute: false },
     toolsAvailable: { type: Boolean, attribute: 'tools-available' },
+    settingsOpen: { type: Boolean, attribute: 'settings-open' },
+    canExport: { type: Boolean, attribute: 'can-export' },
   };
 
   heading = '';
   thinking: ThinkingSetting = DEFAULT_THINKING;
   toolsAvailable = false;
+  settingsOpen = false;
+  canExport = false;
   readonly #store = new StoreController(this);
 
   static override styles = [
@@ -36,6 +41,26 @@ export class ChatHeader extends LitElement {
       header h1 {
         margin: 0;
         font-size: 1.1rem;
+      }
+      details {
+        position: relative;
+      }
+      details summary {
+        list-style: none;
+        cursor: pointer;
+      }
+      details .menu {
+        position: absolute;
+        right: 0;
+        z-index: 5;
+        display: flex;
+        flex-direction: column;
+        gap: 0.25rem;
+        padding: 0.4rem;
+        background: var(--wf-surface);
+        border: 1px solid var(--wf-border);
+        border-radius: var(--wf-radius);
+        white-space: nowrap;
       }
       .banner {
         margin: 0.75rem 1.25rem 0;
@@ -80,6 +105,32 @@ export class ChatHeader extends LitElement {
               ><input type="checkbox" .checked=${this.#store.state.chat.useTools} @change=${(e: Event) => setChatSettings({ useTools: (e.target as HTMLInputElement).checked })} />Use
               tools</label
             >`
+          : nothing}
+        <button
+          class="ghost small"
+          aria-expanded=${this.settingsOpen ? 'true' : 'false'}
+          title="This chat's system prompt and sampling"
+          @click=${() => this.dispatchEvent(new CustomEvent('toggle-settings'))}
+        >
+          Chat settings
+        </button>
+        ${this.canExport
+          ? html`<details>
+              <summary class="small" role="button">Export</summary>
+              <div class="menu">
+                ${(['markdown', 'json'] as const).map(
+                  (format) => html`<button
+                    class="ghost small"
+                    @click=${(e: Event) => {
+                      (e.target as HTMLElement).closest('details')?.removeAttribute('open');
+                      this.dispatchEvent(new CustomEvent('export-chat', { detail: { format } }));
+                    }}
+                  >
+                    ${format === 'json' ? 'JSON (every branch, can be imported)' : 'Markdown'}
+                  </button>`,
+                )}
+              </div>
+            </details>`
           : nothing}
       </header>
       ${this.#banner()}`;

@@ -21,6 +21,14 @@ export interface MessageItem {
   thinkingMs?: number | null;
   /** The model's output did not follow its format (it was shown as plain text). */
   warning?: string | null;
+  /** The saved message's id (absent until saved, or where nothing is saved). */
+  id?: number;
+  /** The saved message it follows (null: a first message). */
+  parentId?: number | null;
+  /** The saved ids of its alternatives, itself included, oldest first (edits and regenerates). */
+  siblings?: number[];
+  /** How many of the oldest messages the model did not see (the chat outgrew the window). */
+  dropped?: number | null;
   /** The reply had neither text nor a tool call: why (see empty-reply.ts). */
   empty?: string | null;
 }
@@ -91,6 +99,8 @@ export function explainError(code: string, message: string): string {
       return 'The assistant is busy with other requests. Try again in a moment.';
     case 'shutting_down':
       return 'The assistant service is shutting down.';
+    case 'context_overflow':
+      return `This does not fit in the model's context window: ${message}.`;
     default:
       return message;
   }

@@ -1,7 +1,8 @@
 // <wf-chat-log>: the messages and tool calls of a chat, in order, following the end while a reply streams
 // unless the user scrolled up. Properties: `items`, `busy`. Copies a message itself; `regenerate`, `retry-reply`,
-// `confirm-tool` and `deny-tool` ({ id }) bubble up from the messages and cards. `stick()` follows the end
-// again (a new question).
+// `confirm-tool` and `deny-tool` ({ id }) bubble up from the messages and cards; `edit-message` ({ key, text })
+// and `switch-branch` ({ messageId }: the sibling to show) come from a message's Edit and arrows.
+// `stick()` follows the end again (a new question).
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import { notify } from '../store.js';
@@ -73,6 +74,16 @@ export class ChatLog extends LitElement {
     }
   }
 
+  #emit(name: string, detail: unknown): void {
+    this.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+
+  #step(it: MessageItem, delta: number): void {
+    const at = it.siblings?.indexOf(it.id ?? -1) ?? -1;
+    const next = at < 0 ? undefined : it.siblings?.[at + delta];
+    if (next !== undefined && !this.busy) this.#emit('switch-branch', { messageId: next });
+  }
+
   #message(it: MessageItem, last: boolean) {
     return html`<wf-chat-message
       sender=${it.role}
@@ -87,7 +98,20 @@ export class ChatLog extends LitElement {
       .thinkingStartedAt=${it.thinkingStartedAt ?? null}
       .warning=${it.warning ?? null}
       ?can-regenerate=${last && !this.busy}
+      ?can-edit=${it.role === 'user' && !this.busy}
+      ?locked=${this.busy}
+      .dropped=${it.dropped ?? null}
+      .branchIndex=${Math.max(0, it.siblings?.indexOf(it.id ?? -1) ?? 0)}
+      .branchCount=${it.siblings?.length ?? 1}
       @copy-message=${() => void this.#copy(it)}
+      @edit-message=${(e: CustomEvent<{ text: string }>) => {
+        e.stopPropagation(); // sent on with the message's key
+        this.#emit('edit-message', { key: it.key, text: e.detail.text });
+      }}
+      @branch-step=${(e: CustomEvent<{ delta: number }>) => {
+        e.stopPropagation();
+        this.#step(it, e.detail.delta);
+      }}
     ></wf-chat-message>${it.empty && !it.streaming ? html`<wf-empty-reply reason=${it.empty} ?disabled=${this.busy || !last}></wf-empty-reply>` : nothing}`;
   }
 

@@ -1,12 +1,16 @@
 // <wf-chat-message>: one message. Properties: `sender` (the message's role), `content`, `streaming`, `stopReason`, `error`,
 // `stats` (tokens/s etc.), `canRegenerate`, and the thinking of an assistant message: `reasoning`,
-// `thinkingLive`, `thinkingMs`, `thinkingStartedAt`; `warning`. Events: `copy-message` and `regenerate` (both
-// bubble, composed). Assistant text is rendered as sanitized markdown; user text as plain text; the
-// thinking sits above the answer in a <wf-thinking-block>.
+// `thinkingLive`, `thinkingMs`, `thinkingStartedAt`; `warning`; `dropped` (older messages the model did not
+// see); `branchIndex`/`branchCount` (its place among its alternatives); `canEdit` (a question); `locked`. Events:
+// `copy-message`, `regenerate`, `edit-message` ({ text }) and `branch-step` (from <wf-branch-switcher>), all
+// bubbling and composed. Assistant text is rendered as sanitized markdown; user text as plain text; the
+// thinking sits above the answer in a <wf-thinking-block>. Edit turns a question into a text box: saving
+// sends it as a new version (the original stays, one arrow away).
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
 import { unsafeHTML } from 'lit/directives/unsafe-html.js';
 import { baseStyles } from '../shared/styles.js';
 import { markdownStyles, renderMarkdown } from './markdown.js';
+import './branch-switcher.js';
 import './thinking-block.js';
 
 export interface MessageStats {
@@ -36,6 +40,12 @@ export class ChatMessageView extends LitElement {
     thinkingMs: { type: Number, attribute: false },
     thinkingStartedAt: { type: Number, attribute: false },
     warning: { type: String },
+    dropped: { type: Number, attribute: false },
+    branchIndex: { type: Number, attribute: false },
+    branchCount: { type: Number, attribute: false },
+    canEdit: { type: Boolean, attribute: 'can-edit' },
+    locked: { type: Boolean },
+    _editing: { state: true },
   };
 
   sender: 'user' | 'assistant' | 'system' | 'tool' = 'assistant';
@@ -50,6 +60,13 @@ export class ChatMessageView extends LitElement {
   thinkingMs: number | null = null;
   thinkingStartedAt: number | null = null;
   warning: string | null = null;
+  dropped: number | null = null;
+  branchIndex = 0;
+  branchCount = 1;
+  canEdit = false;
+  /** A reply is in flight: no switching branches. */
+  locked = false;
+  _editing = false;
   #html = '';
   #htmlFor: string | null = null;
 
@@ -138,6 +155,17 @@ export class ChatMessageView extends LitElement {
       .warning {
         color: var(--wf-warning);
       }
+      .edit textarea {
+        width: min(640px, 70vw);
+        min-height: 4rem;
+        font: inherit;
+      }
+      .edit .actions {
+        display: flex;
+        gap: 0.4rem;
+        justify-content: flex-end;
+        margin-top: 0.35rem;
+      }
     `,
   ];
 
@@ -149,8 +177,54 @@ export class ChatMessageView extends LitElement {
     return this.#html;
   }
 
-  #emit(name: string): void {
-    this.dispatchEvent(new CustomEvent(name, { bubbles: true, composed: true }));
+  #emit(name: string, detail?: unknown): void {
+    this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+  }
+
+  #branches() {
+    return this.branchCount > 1
+      ? html`<wf-branch-switcher .index=${this.branchIndex} .count=${this.branchCount} ?disabled=${this.locked}></wf-branch-switcher>`
+      : nothing;
+  }
+
+  #saveEdit(): void {
+    const text = this.renderRoot.querySelector<HTMLTextAreaElement>('.edit textarea')?.value.trim() ?? '';
+    if (!text) return;
+    this._editing = false;
+    this.#emit('edit-message', { text });
+  }
+
+  #editor() {
+    return html`<div class="edit">
+      <textarea
+        aria-label="Edit your message"
+        .value=${this.content}
+        @keydown=${(e: KeyboardEvent) => {
+          if (e.key === 'Escape') this._editing = false;
+          else if (e.key === 'Enter' && !e.shiftKey) {
+            e.preventDefault();
+            this.#saveEdit();
+          }
+        }}
+      ></textarea>
+      <div class="actions">
+        <button class="ghost" @click=${() => (this._editing = false)}>Cancel</button>
+        <button class="primary" @click=${() => this.#saveEdit()}>Save and send</button>
+      </div>
+    </div>`;
+  }
+
+  protected override updated(changed: Map<string, unknown>): void {
+    if (changed.has('_editing') && this._editing) this.renderRoot.querySelector<HTMLTextAreaElement>('.edit textarea')?.focus();
+  }
+
+  #userFooter() {
+    return html`<footer>
+      ${this.#branches()}
+      <span class="grow"></span>
+      <button class="ghost" @click=${() => this.#emit('copy-message')} aria-label="Copy message">Copy</button>
+      ${this.canEdit ? html`<button class="ghost" @click=${() => (this._editing = true)} aria-label="Edit message">Edit</button>` : nothing}
+    </footer>`;
   }
 
   #thinking() {
@@ -165,8 +239,13 @@ export class ChatMessageView extends LitElement {
 
   #footer() {
     // A step of a tool-using reply that only thought before its calls has nothing to copy or report.
-    if (!this.content && !this.error && !this.stopReason && !this.stats && !this.canRegenerate && !this.warning) return nothing;
+    if (!this.content && !this.error && !this.stopReason && !this.stats && !this.canRegenerate && !this.warning && this.branchCount < 2) return nothing;
     const notes = [
+      this.dropped
+        ? html`<span data-testid="dropped-note" title="The chat is longer than the model's context window"
+            >The model did not see the ${this.dropped} oldest message${this.dropped === 1 ? '' : 's'}</span
+          >`
+        : null,
       this.stopReason && STOP_TEXT[this.stopReason] ? html`<span class="stop" data-testid="stop-reason">${STOP_TEXT[this.stopReason]}</span>` : null,
       this.warning ? html`<span class="warning" title=${this.warning} data-testid="format-warning">Not in the model's format</span>` : null,
       this.stats
@@ -176,7 +255,7 @@ export class ChatMessageView extends LitElement {
         : null,
     ].filter((n) => n !== null);
     return html`<footer>
-      ${notes.map((n, i) => (i === 0 ? n : html` · ${n}`))}
+      ${this.#branches()} ${notes.map((n, i) => (i === 0 ? n : html` · ${n}`))}
       <span class="grow"></span>
       <button class="ghost" @click=${() => this.#emit('copy-message')} aria-label="Copy message" ?disabled=${!this.content}>Copy</button>
       ${this.canRegenerate ? html`<button class="ghost" @click=${() => this.#emit('regenerate')} aria-label="Regenerate response">Regenerate</button>` : nothing}
@@ -196,9 +275,11 @@ export class ChatMessageView extends LitElement {
           ? html`<div class="md" data-testid="assistant-text">${unsafeHTML(this.#rendered())}${this.streaming ? html`<span class="cursor" aria-hidden="true"></span>` : nothing}</div>`
           : assistant
             ? nothing
-            : html`<div class="user-text">${this.content}</div>`}
+            : this._editing
+              ? this.#editor()
+              : html`<div class="user-text">${this.content}</div>`}
         ${this.error ? html`<div class="error-text" role="alert">${this.error}</div>` : nothing}
-        ${assistant && !this.streaming ? this.#footer() : nothing}
+        ${assistant && !this.streaming ? this.#footer() : nothing} ${this.sender === 'user' && !this._editing ? this.#userFooter() : nothing}
       </article>
     `;
   }

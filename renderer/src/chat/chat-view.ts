@@ -1,38 +1,36 @@
-// <wf-chat-view>: the chat. Streams replies over the WebSocket protocol (reasoning/token → done | error), shows
-// a thinking model's thinking apart from the answer, renders the answer as markdown while it arrives, and
-// offers stop, regenerate and copy. Conversations are saved through the conversations routes when the
-// backend has them (list, search, open, delete with a few seconds to undo); otherwise they live in this
-// window. A reply stays with its own conversation (live-chat.ts): it keeps streaming and is saved there
-// when the user starts a new chat or opens another, and shows again where they come back. Tool calls of the
-// assistant (when the backend runs tools) appear as cards with Allow/Deny. Thinking (on/off, budget) is set
-// per chat in the header and sent with every request.
-import { LitElement, css, html, type PropertyDeclarations } from 'lit';
-import { newId } from '../api/chat-socket.js';
-import type { ThinkingOptions } from '../api/types.js';
-import { ApiError } from '../api/client.js';
-import { DEFAULT_CHAT_SETTINGS, StoreController, api, forgetThinking, moveThinking, reportError, setThinking, thinkingFor, type ThinkingSetting } from '../store.js';
+// <wf-chat-view>: the chat: the conversation list, the header (thinking, tools, this chat's settings,
+// export), the log and the composer. The turns themselves (ask, edit and resend, regenerate; plain or with
+// tools) are chat-turns.ts; where conversations are kept is conversations.ts; a reply belongs to its own
+// conversation (live-chat.ts): it keeps streaming and is saved there when the user starts a new chat or
+// opens another, and shows again where they come back. Saved conversations are trees: the arrows under a
+// message switch between its versions, and the branch shown is what the model is sent. Deleting can be
+// undone for a few seconds; a chat can be renamed in the list, exported (Markdown, JSON) and imported
+// (JSON). Under the log, how much of the model's context window the branch shown takes.
+import { LitElement, html, nothing, type PropertyDeclarations } from 'lit';
+import { StoreController, api, forgetThinking, moveThinking, notify, reportError, setThinking, thinkingFor, type ThinkingSetting } from '../store.js';
 import { baseStyles } from '../shared/styles.js';
+import { saveFile } from '../shared/save-file.js';
 import { deleteWithUndo } from '../shared/undo.js';
-import { AgentTurn } from './agent-turn.js';
-import { explainError, thinkingToSave, type ChatItem, type MessageItem, type ToolItem } from './chat-items.js';
+import type { ChatItem, ToolItem } from './chat-items.js';
 import type { ChatHeader } from './chat-header.js';
 import type { ChatLog } from './chat-log.js';
+import { chatViewStyles } from './chat-view-styles.js';
+import { effectiveSettings, type ChatSettings } from './chat-settings.js';
+import { ChatTurns } from './chat-turns.js';
 import type { Composer } from './composer.js';
-import { ConversationSource, titleFrom, type ConversationSummary } from './conversations.js';
+import { ContextCounter, type ContextFill } from './context-count.js';
+import { ConversationSource, type ConversationSummary, type OpenedConversation } from './conversations.js';
 import { LiveChat, RunningChats } from './live-chat.js';
-import { FrameBatch, streamReply } from './stream-turn.js';
+import { FrameBatch } from './stream-turn.js';
 import { ToolRunner } from './tool-runner.js';
 import './chat-header.js';
 import './chat-log.js';
+import './chat-settings-panel.js';
 import './composer.js';
+import './context-meter.js';
 import './conversation-list.js';
 
 export type { ChatItem, MessageItem, ToolItem } from './chat-items.js';
-
-/** A chat's thinking setting as the backend takes it. */
-function thinkingRequest(t: ThinkingSetting): Pick<ThinkingOptions, 'enabled' | 'budget'> {
-  return { enabled: t.enabled, ...(t.enabled && t.budget !== null ? { budget: t.budget } : {}) };
-}
 
 export class ChatView extends LitElement {
   static override properties: PropertyDeclarations = {
@@ -45,6 +43,9 @@ export class ChatView extends LitElement {
     _persistent: { state: true },
     _toolsAvailable: { state: true },
     _replying: { state: true },
+    _settingsOpen: { state: true },
+    _settings: { state: true },
+    _fill: { state: true },
   };
 
   compact = false;
@@ -57,6 +58,10 @@ export class ChatView extends LitElement {
   _toolsAvailable = false;
   /** Saved conversations with a reply in flight (marked in the list). */
   _replying: string[] = [];
+  _settingsOpen = false;
+  /** The shown chat's own settings (null: the app's). */
+  _settings: ChatSettings | null = null;
+  _fill: ContextFill | null = null;
 
   readonly #store = new StoreController(this);
   #source: ConversationSource | null = null;
@@ -68,51 +73,26 @@ export class ChatView extends LitElement {
   readonly #deleting = new Set<string>();
   /** Bumped by every open or new chat, so that a slow open does not replace a later choice. */
   #opening = 0;
+  readonly #counter = new ContextCounter(api, (fill) => (this._fill = fill));
+  readonly #turns = new ChatTurns({
+    source: () => this.#source!,
+    tools: () => this.#tools,
+    persistent: () => this._persistent,
+    setItems: (chat, items) => this.#setItems(chat, items),
+    setBusy: (chat, busy) => this.#setBusy(chat, busy),
+    adopt: (chat, id) => this.#adopt(chat, id),
+    touch: (chat) => this.#touch(chat),
+    stick: (chat) => {
+      if (chat === this.#chat) this.#log()?.stick();
+    },
+    refreshList: () => void this.#refreshList(),
+    agentMode: () => this.#agentMode(),
+    ended: (chat) => {
+      if (chat === this.#chat) this.#recount();
+    },
+  });
 
-  static override styles = [
-    baseStyles,
-    css`
-      :host {
-        display: grid;
-        grid-template-columns: 250px 1fr;
-        height: 100%;
-        min-height: 0;
-      }
-      :host([compact]) {
-        grid-template-columns: 1fr;
-      }
-      aside {
-        border-right: 1px solid var(--wf-border);
-        background: var(--wf-surface);
-        min-height: 0;
-        display: flex;
-        flex-direction: column;
-      }
-      :host([compact]) aside {
-        display: none;
-      }
-      wf-conversation-list {
-        flex: 1;
-      }
-      section.main {
-        display: flex;
-        flex-direction: column;
-        min-height: 0;
-        height: 100vh;
-      }
-      wf-composer {
-        padding: 0.75rem 1.25rem 1rem;
-      }
-      @media (max-width: 900px) {
-        :host {
-          grid-template-columns: 1fr;
-        }
-        aside {
-          display: none;
-        }
-      }
-    `,
-  ];
+  static override styles = [baseStyles, chatViewStyles];
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -153,7 +133,7 @@ export class ChatView extends LitElement {
       this.renderRoot.querySelector<Composer>('wf-composer')?.fill(text);
       return;
     }
-    void this.#send(text);
+    void this.#turns.send(this.#chat, text);
   };
 
   async #refreshList(): Promise<void> {
@@ -166,13 +146,20 @@ export class ChatView extends LitElement {
     }
   }
 
-  /** Shows a chat: its items, whether it is replying, its id. */
+  /** Shows a chat: its items, whether it is replying, its id, its settings. */
   #show(chat: LiveChat): void {
     this.#chat = chat;
     this._items = chat.items;
     this._busy = chat.busy;
     this._activeId = chat.id;
+    this._settings = chat.settings;
     this.#log()?.stick();
+    this.#recount();
+  }
+
+  /** Counts the context the branch shown takes (not while a reply streams: its end counts again). */
+  #recount(): void {
+    if (!this.#chat.busy) void this.#counter.countChat(this.#chat, this.#store.state.chat);
   }
 
   /** Replaces a chat's items; re-renders if it is the one shown. */
@@ -190,11 +177,6 @@ export class ChatView extends LitElement {
     }
     if (chat === this.#chat) this._busy = busy;
     this._replying = this.#running.ids();
-  }
-
-  #update(chat: LiveChat, item: MessageItem, patch: Partial<MessageItem>): void {
-    Object.assign(item, patch);
-    this.#setItems(chat, [...chat.items]);
   }
 
   /** A chat got its id from a save (or a new one): its thinking setting goes with it. */
@@ -224,137 +206,11 @@ export class ChatView extends LitElement {
     return this.#store.state.chat.useTools && this.#tools !== null && (await this.#tools.available());
   }
 
-  async #send(text: string): Promise<void> {
-    const chat = this.#chat;
-    if (chat.busy) return;
-    this.#setBusy(chat, true);
-    const user: MessageItem = { kind: 'message', key: newId('m'), role: 'user', content: text };
-    this.#setItems(chat, [...chat.items, user]);
-    this.#log()?.stick();
-    const agent = await this.#agentMode();
-    let conversation = chat.id;
-    try {
-      if (agent) {
-        // The agent saves the turn itself; a new conversation is created first so its id is known.
-        if (!conversation && this._persistent) {
-          conversation = await this.#source!.create(titleFrom(text));
-          void this.#refreshList();
-        }
-      } else {
-        conversation = await this.#source!.append(conversation, { role: 'user', content: text }, chat.items);
-      }
-    } catch (err) {
-      reportError(err, 'Could not save the message');
-    }
-    // The reply goes on even if the user moved to another chat meanwhile: it belongs to this one.
-    const created = conversation !== chat.id;
-    this.#adopt(chat, conversation);
-    if (created) void this.#refreshList(); // listed (and marked as replying) from now on
-    await (agent ? this.#generateWithTools(chat, text) : this.#generate(chat));
-    void this.#refreshList();
-  }
-
-  #newReply(chat: LiveChat): MessageItem {
-    const reply: MessageItem = { kind: 'message', key: newId('m'), role: 'assistant', content: '', streaming: true };
-    this.#setItems(chat, [...chat.items, reply]);
-    this.#setBusy(chat, true);
-    if (chat === this.#chat) this.#log()?.stick();
-    return reply;
-  }
-
-  /** A plain reply over the WebSocket stream, saved into `chat`'s conversation when it ends. */
-  async #generate(chat: LiveChat): Promise<void> {
-    const settings = this.#store.state.chat;
-    const messages = chat.history(settings.systemPrompt);
-    const thinking = thinkingRequest(thinkingFor(chat.id));
-    const reply = this.#newReply(chat);
-    // The conversation id lets the backend drop the chat's saved KV state when the chat is deleted.
-    const request = { messages, params: { temperature: settings.temperature, maxTokens: settings.maxTokens }, thinking, ...(chat.id ? { conversationId: chat.id } : {}) };
-    await streamReply(request, reply, {
-      touch: () => this.#touch(chat),
-      changed: () => this.#setItems(chat, [...chat.items]),
-      setHandle: (h) => (chat.handle = h),
-    });
-    // A reply that only thought (stopped, or out of tokens before the answer) is kept for its thinking.
-    if ((reply.content || reply.reasoning) && !reply.error && !chat.deleted) {
-      try {
-        this.#adopt(chat, await this.#source!.append(chat.id, { role: 'assistant', content: reply.content, ...thinkingToSave(reply) }, chat.items));
-      } catch (err) {
-        reportError(err, 'Could not save the reply');
-      }
-    }
-    // Busy until the reply is saved, so a regenerate cannot race the save.
-    this.#setBusy(chat, false);
-    void this.#refreshList();
-  }
-
-  /** A turn through the backend's tool-using agent (which saves it): its events drive the reply's thinking and text and the tool cards. */
-  async #generateWithTools(chat: LiveChat, message: string, withoutTools = false): Promise<void> {
-    const settings = this.#store.state.chat;
-    const thinking = thinkingRequest(thinkingFor(chat.id));
-    const reply = this.#newReply(chat);
-    const controller = new AbortController();
-    chat.handle = { id: reply.key, cancel: () => controller.abort() };
-    const view = this;
-    const turn = new AgentTurn(
-      {
-        get items() {
-          return chat.items;
-        },
-        set items(items: ChatItem[]) {
-          view.#setItems(chat, items);
-        },
-        touch: () => this.#touch(chat),
-      },
-      reply,
-    );
-    const custom = settings.systemPrompt.trim() !== DEFAULT_CHAT_SETTINGS.systemPrompt ? settings.systemPrompt.trim() : '';
-    try {
-      await this.#tools!.run(
-        {
-          message,
-          conversationId: chat.id,
-          ...(custom ? { systemPrompt: custom } : {}),
-          params: { temperature: settings.temperature, maxTokens: settings.maxTokens },
-          thinking,
-          withoutTools,
-        },
-        turn.onEvent,
-        controller.signal,
-      );
-    } catch (err) {
-      if ((err as Error).name === 'AbortError') this.#update(chat, reply, { stopReason: 'aborted' });
-      else this.#update(chat, reply, { error: err instanceof ApiError ? explainError(err.code, err.message) : (err as Error).message });
-    }
-    if (turn.conversationId) this.#adopt(chat, turn.conversationId);
-    turn.finish();
-    this.#setBusy(chat, false);
-  }
-
   #stop(): void {
     this.#chat.handle?.cancel();
   }
 
   /** `withoutTools`: the agent offers no tools this time (after an empty reply). */
-  async #regenerate(options: { withoutTools?: boolean } = {}): Promise<void> {
-    const chat = this.#chat;
-    const lastUser = chat.items.findLastIndex((i) => i.kind === 'message' && i.role === 'user');
-    if (chat.busy || lastUser < 0) return;
-    this.#setBusy(chat, true);
-    const userText = (chat.items[lastUser] as MessageItem).content;
-    // Everything after the last question (its reply and tool cards) goes.
-    this.#setItems(chat, chat.items.slice(0, lastUser + 1));
-    const agent = await this.#agentMode();
-    try {
-      if (agent) this.#adopt(chat, await this.#source!.truncateBeforeLastUser(chat.id));
-      else this.#adopt(chat, await this.#source!.dropLastReply(chat.id, chat.items));
-    } catch (err) {
-      reportError(err, 'Could not update the saved conversation');
-    }
-    await (agent ? this.#generateWithTools(chat, userText, options.withoutTools === true) : this.#generate(chat));
-    void this.#refreshList();
-  }
-
   async #confirmTool(id: string, allow: boolean, args?: Record<string, unknown>): Promise<void> {
     const chat = this.#chat;
     const card = chat.items.find((i): i is ToolItem => i.kind === 'tool' && i.call.id === id);
@@ -383,11 +239,75 @@ export class ChatView extends LitElement {
     const running = this.#running.byId(id);
     if (running) return this.#show(running);
     try {
-      const items = await this.#source!.open(id);
+      const c = await this.#source!.open(id);
       if (seq !== this.#opening) return;
-      this.#show(this.#running.byId(id) ?? new LiveChat(id, items));
+      this.#show(this.#running.byId(id) ?? this.#live(c));
     } catch (err) {
       reportError(err, 'Could not open the conversation');
+    }
+  }
+
+  #live(c: OpenedConversation): LiveChat {
+    return new LiveChat(c.id, c.items, c.settings);
+  }
+
+  /** The arrows under a message: show its sibling's branch. */
+  async #switchBranch(messageId: number): Promise<void> {
+    const chat = this.#chat;
+    if (chat.busy || !chat.id) return;
+    const seq = ++this.#opening;
+    try {
+      const c = await this.#source!.selectBranch(chat.id, messageId);
+      if (seq !== this.#opening || this.#chat !== chat) return;
+      chat.items = c.items;
+      this.#show(chat);
+    } catch (err) {
+      reportError(err, 'Could not show that version');
+    }
+  }
+
+  /** This chat's settings changed in the panel (null: back to the app's). */
+  async #setSettings(settings: ChatSettings | null): Promise<void> {
+    const chat = this.#chat;
+    chat.settings = settings;
+    this._settings = settings;
+    this.#recount();
+    if (!chat.id) return; // saved with the chat's first message
+    try {
+      await this.#source!.saveSettings(chat.id, settings);
+    } catch (err) {
+      reportError(err, 'Could not save the chat settings');
+    }
+  }
+
+  async #rename(id: string, title: string): Promise<void> {
+    try {
+      await this.#source!.rename(id, title);
+    } catch (err) {
+      reportError(err, 'Could not rename the conversation');
+    }
+    await this.#refreshList();
+  }
+
+  async #export(format: 'markdown' | 'json'): Promise<void> {
+    const id = this.#chat.id;
+    if (!id) return;
+    try {
+      saveFile(await this.#source!.exportFile(id, format));
+    } catch (err) {
+      reportError(err, 'Could not export the chat');
+    }
+  }
+
+  async #import(text: string): Promise<void> {
+    try {
+      const c = await this.#source!.importJson(text);
+      notify('success', `Imported "${c.title || 'Untitled'}".`);
+      this.#opening++;
+      this.#show(this.#live(c));
+      await this.#refreshList();
+    } catch (err) {
+      reportError(err, 'Could not import the chat');
     }
   }
 
@@ -428,6 +348,7 @@ export class ChatView extends LitElement {
 
   override render() {
     const title = this._conversations.find((c) => c.id === this._activeId)?.title ?? 'New chat';
+    const app = this.#store.state.chat;
     return html`
       <aside aria-label="Conversations">
         <wf-conversation-list
@@ -439,6 +360,8 @@ export class ChatView extends LitElement {
           @new-conversation=${this.#newConversation}
           @select-conversation=${(e: CustomEvent<{ id: string }>) => void this.#open(e.detail.id)}
           @delete-conversation=${(e: CustomEvent<{ id: string }>) => this.#delete(e.detail.id)}
+          @rename-conversation=${(e: CustomEvent<{ id: string; title: string }>) => void this.#rename(e.detail.id, e.detail.title)}
+          @import-conversation=${(e: CustomEvent<{ text: string }>) => void this.#import(e.detail.text)}
           @search=${(e: CustomEvent<{ query: string }>) => {
             this._query = e.detail.query;
             void this.#refreshList();
@@ -450,17 +373,36 @@ export class ChatView extends LitElement {
           heading=${this.compact ? 'Quick ask' : title}
           .thinking=${thinkingFor(this._activeId)}
           ?tools-available=${this._toolsAvailable}
-          @thinking-change=${(e: CustomEvent<Partial<ThinkingSetting>>) => setThinking(this._activeId, e.detail)}
+          ?settings-open=${this._settingsOpen}
+          ?can-export=${this._persistent && this._activeId !== null}
+          @thinking-change=${(e: CustomEvent<Partial<ThinkingSetting>>) => {
+            setThinking(this._activeId, e.detail);
+            this.#recount();
+          }}
+          @toggle-settings=${() => (this._settingsOpen = !this._settingsOpen)}
+          @export-chat=${(e: CustomEvent<{ format: 'markdown' | 'json' }>) => void this.#export(e.detail.format)}
         ></wf-chat-header>
+        ${this._settingsOpen
+          ? html`<wf-chat-settings-panel
+              .settings=${effectiveSettings(this._settings, app)}
+              ?own=${this._settings !== null}
+              default-prompt=${app.systemPrompt}
+              @settings-change=${(e: CustomEvent<{ settings: ChatSettings }>) => void this.#setSettings(e.detail.settings)}
+              @settings-reset=${() => void this.#setSettings(null)}
+            ></wf-chat-settings-panel>`
+          : nothing}
         <wf-chat-log
           .items=${this._items}
           ?busy=${this._busy}
-          @regenerate=${() => void this.#regenerate()}
+          @regenerate=${() => void this.#turns.regenerate(this.#chat)}
+          @edit-message=${(e: CustomEvent<{ key: string; text: string }>) => void this.#turns.edit(this.#chat, e.detail.key, e.detail.text)}
+          @switch-branch=${(e: CustomEvent<{ messageId: number }>) => void this.#switchBranch(e.detail.messageId)}
           @confirm-tool=${(e: CustomEvent<{ id: string; arguments?: Record<string, unknown> }>) => void this.#confirmTool(e.detail.id, true, e.detail.arguments)}
-          @retry-reply=${(e: CustomEvent<{ withoutTools: boolean }>) => void this.#regenerate({ withoutTools: e.detail.withoutTools })}
+          @retry-reply=${(e: CustomEvent<{ withoutTools: boolean }>) => void this.#turns.regenerate(this.#chat, { withoutTools: e.detail.withoutTools })}
           @deny-tool=${(e: CustomEvent<{ id: string }>) => void this.#confirmTool(e.detail.id, false)}
         ></wf-chat-log>
-        <wf-composer ?busy=${this._busy} @send=${(e: CustomEvent<{ text: string }>) => void this.#send(e.detail.text)} @stop=${this.#stop}></wf-composer>
+        <wf-context-meter .used=${this._fill?.used ?? null} .window=${this._fill?.window ?? 0} .dropped=${this._fill?.dropped ?? 0} .reserve=${this._fill?.reserve ?? 0}></wf-context-meter>
+        <wf-composer ?busy=${this._busy} @send=${(e: CustomEvent<{ text: string }>) => void this.#turns.send(this.#chat, e.detail.text)} @stop=${this.#stop}></wf-composer>
       </section>
     `;
   }

@@ -5,6 +5,7 @@
 import type { StreamHandle } from '../api/chat-socket.js';
 import type { ChatMessage } from '../api/types.js';
 import type { ChatItem } from './chat-items.js';
+import type { ChatSettings } from './chat-settings.js';
 
 export class LiveChat {
   /** The saved conversation's id; null until the first message is saved (or where nothing is saved). */
@@ -16,10 +17,13 @@ export class LiveChat {
   handle: StreamHandle | null = null;
   /** Deleted while its reply was in flight: the reply is not saved. */
   deleted = false;
+  /** The chat's own settings (null: the app's); saved with the conversation. */
+  settings: ChatSettings | null;
 
-  constructor(id: string | null = null, items: ChatItem[] = []) {
+  constructor(id: string | null = null, items: ChatItem[] = [], settings: ChatSettings | null = null) {
     this.id = id;
     this.items = items;
+    this.settings = settings;
   }
 
   /** The transcript as protocol messages (system prompt first; failed or empty replies left out). */

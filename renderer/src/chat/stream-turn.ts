@@ -63,6 +63,7 @@ export function streamReply(request: ChatStreamRequest, reply: MessageItem, host
           finish({
             stopReason: d.stopReason,
             warning: d.warning ?? null,
+            dropped: d.droppedMessages ?? null,
             stats: {
               completionTokens: d.usage.completionTokens,
               tokensPerSecond: d.timings.generationTokensPerSecond,

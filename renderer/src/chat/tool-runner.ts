@@ -27,7 +27,7 @@ export interface AgentRequest {
   model?: string | null;
   conversationId?: string | null;
   systemPrompt?: string;
-  params?: Pick<GenerationParams, 'maxTokens' | 'temperature'>;
+  params?: Pick<GenerationParams, 'maxTokens' | 'temperature' | 'topP' | 'topK' | 'seed'>;
   thinking?: Pick<ThinkingOptions, 'enabled' | 'budget'>;
   /** Offer no tools this time ("Retry without tools"). */
   withoutTools?: boolean;
@@ -83,7 +83,7 @@ export class ToolRunner {
       ...(req.systemPrompt ? { systemPrompt: req.systemPrompt } : {}),
       ...(req.thinking ? { thinking: req.thinking } : {}),
       ...(req.withoutTools ? { tools: [] } : {}),
-      ...(req.params ? { params: { ...(req.params.maxTokens ? { maxTokens: Math.min(32_768, req.params.maxTokens) } : {}), ...(req.params.temperature !== undefined ? { temperature: req.params.temperature } : {}) } } : {}),
+      ...(req.params ? { params: agentParams(req.params) } : {}),
       stream: true,
     };
     let finished = false;
@@ -179,4 +179,12 @@ export class ToolRunner {
     await this.#api.post(`/api/agent/confirmations/${encodeURIComponent(id)}`, { approved, ...(approved && args ? { arguments: args } : {}) });
     this.#confirmations.delete(callId);
   }
+}
+
+/** The sampling the agent route takes (its max tokens are capped at 32768; a chat's min-p and repeat penalty do not apply). */
+function agentParams(p: NonNullable<AgentRequest['params']>): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (p.maxTokens) out.maxTokens = Math.min(32_768, p.maxTokens);
+  for (const k of ['temperature', 'topP', 'topK', 'seed'] as const) if (p[k] !== undefined) out[k] = p[k];
+  return out;
 }

@@ -4,9 +4,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { ConversationStore } from '../../storage/index.js';
+import { WestfallError } from '../../errors.js';
 import { notFound } from '../../tools/errors.js';
 import { exportFileName, exportJson, exportMarkdown } from '../conversation-export.js';
-import { chatSettingsSchema, conversationExportSchema, newMessageSchema } from '../conversation-schemas.js';
+import { EXPORT_FORMAT, chatSettingsSchema, conversationExportSchema, newMessageSchema } from '../conversation-schemas.js';
 import { parseWith } from '../errors.js';
 import { limitQuery, offsetQuery, uuidParams } from './tool-helpers.js';
 
@@ -85,6 +86,10 @@ const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = async 
 
   // A JSON export becomes a new conversation (new ids); a file that is not one is refused whole.
   app.post('/api/conversations/import', { bodyLimit: 64 * 1024 * 1024 }, async (req, reply) => {
+    // Another kind of file gets one plain sentence rather than every field it lacks.
+    if ((req.body as { format?: unknown } | null)?.format !== EXPORT_FORMAT) {
+      throw new WestfallError('invalid_request', `this file is not a Westfall conversation export (its "format" is not "${EXPORT_FORMAT}")`);
+    }
     const e = parseWith(conversationExportSchema, req.body, 'conversation export');
     const c = conversations.importTree(e.conversation);
     reply.code(201);

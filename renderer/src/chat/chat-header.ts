@@ -1,4 +1,5 @@
-// <wf-chat-header>: the chat's title bar (title, this chat's thinking controls, "Use tools", the chat's
+// <wf-chat-header>: the chat's title bar (title, this chat's model picker (`model`; `model-change` from
+// <wf-model-picker>, bubbles), this chat's thinking controls, "Use tools", the chat's
 // settings and export) and, under it, a banner while no model is ready. Properties: `heading`, `thinking`
 // (this chat's setting), `toolsAvailable`, `settingsOpen`, `canExport` (the chat is saved). Events:
 // `thinking-change` (from <wf-thinking-controls>, bubbles), `toggle-settings`, `export-chat` ({ format:
@@ -6,6 +7,7 @@
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
 import { DEFAULT_THINKING, StoreController, navigate, setChatSettings, type ThinkingSetting } from '../store.js';
 import { baseStyles } from '../shared/styles.js';
+import './model-picker.js';
 import './thinking-controls.js';
 
 export class ChatHeader extends LitElement {
@@ -15,6 +17,7 @@ export class ChatHeader extends LitElement {
     toolsAvailable: { type: Boolean, attribute: 'tools-available' },
     settingsOpen: { type: Boolean, attribute: 'settings-open' },
     canExport: { type: Boolean, attribute: 'can-export' },
+    model: { attribute: false },
   };
 
   heading = '';
@@ -22,6 +25,8 @@ export class ChatHeader extends LitElement {
   toolsAvailable = false;
   settingsOpen = false;
   canExport = false;
+  /** The chat's model (null: the default), shown in its picker; changes come out as `model-change`. */
+  model: string | null = null;
   readonly #store = new StoreController(this);
 
   static override styles = [
@@ -99,6 +104,7 @@ export class ChatHeader extends LitElement {
   override render() {
     return html`<header>
         <h1 tabindex="-1" class="grow">${this.heading}</h1>
+        <wf-model-picker .value=${this.model}></wf-model-picker>
         <wf-thinking-controls .setting=${this.thinking}></wf-thinking-controls>
         ${this.toolsAvailable
           ? html`<label class="inline small" title="Let the assistant read and change your finances, time, vault and music (changes ask you first)"

@@ -10,6 +10,7 @@ import type { ThinkingOptions } from '../api/types.js';
 import { ApiError } from '../api/client.js';
 import { DEFAULT_CHAT_SETTINGS, getState, reportError, thinkingFor, type ThinkingSetting } from '../store.js';
 import { AgentTurn } from './agent-turn.js';
+import { modelFor } from './chat-model.js';
 import { explainError, thinkingToSave, type ChatItem, type MessageItem } from './chat-items.js';
 import { agentParams, effectiveSettings, requestParams, systemPromptOf } from './chat-settings.js';
 import { attachIds, titleFrom, type ConversationSource } from './conversations.js';
@@ -160,6 +161,8 @@ export class ChatTurns {
       messages,
       params,
       thinking: thinkingRequest(thinkingFor(chat.id)),
+      // The chat's model (the picker in its header); none: the default model.
+      ...(modelFor(chat.id) ? { model: modelFor(chat.id)! } : {}),
       // A chat that outgrows the window goes on without its oldest turns; the reply says how many.
       contextOverflow: 'drop_oldest' as const,
       ...(settings.sampling.contextTokens !== null ? { contextTokens: settings.sampling.contextTokens } : {}),
@@ -222,6 +225,7 @@ export class ChatTurns {
       await host.tools()!.run(
         {
           message,
+          model: modelFor(chat.id),
           conversationId: chat.id,
           ...(custom ? { systemPrompt: custom } : {}),
           params: agentParams(settings.sampling),

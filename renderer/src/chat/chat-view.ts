@@ -17,6 +17,7 @@ import type { ChatLog } from './chat-log.js';
 import { chatViewStyles } from './chat-view-styles.js';
 import { effectiveSettings, type ChatSettings } from './chat-settings.js';
 import { ChatTurns } from './chat-turns.js';
+import { forgetModel, modelFor, moveModel, setModelFor } from './chat-model.js';
 import type { Composer } from './composer.js';
 import { ContextCounter, type ContextFill } from './context-count.js';
 import { ConversationSource, type ConversationSummary, type OpenedConversation } from './conversations.js';
@@ -183,6 +184,7 @@ export class ChatView extends LitElement {
   #adopt(chat: LiveChat, id: string | null): void {
     if (chat === this.#chat) {
       moveThinking(chat.id, id);
+      moveModel(chat.id, id);
       this._activeId = id;
     }
     chat.id = id;
@@ -230,6 +232,7 @@ export class ChatView extends LitElement {
     this.#opening++;
     this.#show(new LiveChat());
     forgetThinking(null); // a new chat starts from the default
+    forgetModel(null);
     this.renderRoot.querySelector<Composer>('wf-composer')?.focus();
   }
 
@@ -341,6 +344,7 @@ export class ChatView extends LitElement {
         await this.#source!.remove(id);
         this.#deleting.delete(id);
         forgetThinking(id);
+        forgetModel(id);
         await this.#refreshList();
       },
     });
@@ -372,6 +376,11 @@ export class ChatView extends LitElement {
         <wf-chat-header
           heading=${this.compact ? 'Quick ask' : title}
           .thinking=${thinkingFor(this._activeId)}
+          .model=${modelFor(this._activeId)}
+          @model-change=${(e: CustomEvent<{ model: string | null }>) => {
+            setModelFor(this._activeId, e.detail.model);
+            this.requestUpdate();
+          }}
           ?tools-available=${this._toolsAvailable}
           ?settings-open=${this._settingsOpen}
           ?can-export=${this._persistent && this._activeId !== null}

@@ -34,6 +34,12 @@ describe.skipIf(!HAVE_CHROMIUM)('time and music screens', () => {
     const r = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.config.apiToken}` } });
     return (await r.json()) as T;
   };
+  /** Whether a view is wider than its box (something in it does not shrink to the window). */
+  const overflow = (tag: string) =>
+    page.evaluate((t) => {
+      const view = document.querySelector('wf-app')?.shadowRoot?.querySelector(t)?.shadowRoot?.querySelector('.view');
+      return !view || view.scrollWidth > view.clientWidth + 1;
+    }, tag);
   const money = (amount: number, currency: string) => page.evaluate(([a, c]) => new Intl.NumberFormat(undefined, { style: 'currency', currency: c as string }).format(a as number), [amount, currency] as const);
 
   beforeAll(async () => {
@@ -187,6 +193,17 @@ describe.skipIf(!HAVE_CHROMIUM)('time and music screens', () => {
     await expect.poll(async () => (await get<PlayerState>('/api/music/player')).nowPlaying?.title, POLL).toBe('Bravo');
     expect((await get<PlayerState>('/api/music/player')).queue.map((t) => t.title)).toEqual(['Bravo', 'Charlie']);
     await screenshot(page, 'music-playlists', true);
+    // At 420 px (a phone, the quick-ask window) both screens fit: wide tables scroll inside their cards.
+    await page.setViewportSize({ width: 420, height: 800 });
+    try {
+      for (const [route, heading] of [['time', 'Time'], ['music', 'Music']] as const) {
+        await goTo(page, route, heading);
+        await expect.poll(() => overflow(`wf-${route}-view`), POLL).toBe(false);
+        await screenshot(page, `${route}-420`, true);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
 
     // Deleted after the undo time.
     await panel.getByRole('button', { name: 'Delete the playlist Road trip 2' }).click();

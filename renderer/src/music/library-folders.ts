@@ -40,6 +40,9 @@ export class LibraryFolders extends LitElement {
         flex: 1;
         min-width: 14rem;
       }
+      li .mono {
+        overflow-wrap: anywhere;
+      }
       .error {
         color: var(--wf-danger, #b00020);
       }

@@ -63,9 +63,13 @@ export class MusicView extends LitElement {
         grid-template-columns: minmax(0, 1fr) minmax(280px, 360px);
         align-items: start;
       }
+      /* minmax(0, …) and min-width: 0 let the cards shrink to a narrow window; wide tables scroll inside. */
+      .layout > * {
+        min-width: 0;
+      }
       @media (max-width: 1000px) {
         .layout {
-          grid-template-columns: 1fr;
+          grid-template-columns: minmax(0, 1fr);
         }
       }
     `,

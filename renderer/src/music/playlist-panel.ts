@@ -63,6 +63,9 @@ export class PlaylistPanel extends LitElement {
         flex: 1;
         min-width: 10rem;
       }
+      .row {
+        flex-wrap: wrap;
+      }
     `,
   ];
 

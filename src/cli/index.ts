@@ -29,6 +29,7 @@ import { loadProfile, profileToEngineOptions } from '../tuning/index.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { runDoctor } from './commands/doctor.js';
 import { registerWorkerCommand } from './commands/worker.js';
+import { createWorkers } from '../server/workers/index.js';
 import { VERSION } from '../version.js';
 
 export const EXIT_OK = 0;
@@ -165,6 +166,9 @@ export async function serve(flags: ServeFlags): Promise<void> {
     },
   });
   rememberLastModel(manager, settings, logger);
+  // Workers (docs/rpc.md): with some enabled under Settings → Workers, models load split over them, in a
+  // child process.
+  const workers = createWorkers(manager, { stateDir: config.stateDir, logger: logger.child({ component: 'workers' }) });
   // Amounts the model or a request writes as text are read in the user's locale (Settings).
   tools.finance.setLocaleSource(() => settings.get().locale);
   // Remote OpenAI-compatible providers (docs/remote-providers.md): none until the user adds one, and
@@ -177,6 +181,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     logger,
     sessions,
     remote: providers.remote,
+    workers,
     extraPlugins: [modelsRoutes as ServerPlugin, ...createToolPlugins(tools), settingsRoutes(settings) as ServerPlugin, rendererRoutes({ logins })],
   });
 

@@ -1,4 +1,5 @@
-export { loadModel, Model, type ModelInfo, type RenderedChat, type TokenizedChat, type ChatTemplateMessage } from './model.js';
+export { loadModel, Model, type ModelInfo, type Placement, type RenderedChat, type TokenizedChat, type ChatTemplateMessage } from './model.js';
+export { probeWorker, parseEndpoint, formatEndpoint, type WorkerProbe } from './rpc.js';
 export {
   ChatOutputParser,
   applyDeltas,

@@ -13,7 +13,8 @@ export async function namedModelBackend(manager: ModelManager, name: string, kee
   }
   const like: ManagerLike = {
     get model() {
-      return manager.local.get(route.model)?.model ?? null;
+      // A model split over workers has no weights here: its template model renders the turns.
+      return manager.local.get(route.model)?.model ?? (route.engine === manager.workerHost ? model : null);
     },
     chat: (job) => manager.chat({ ...job, model: route.model, ...(keepAlive !== undefined ? { keepAlive } : {}) }),
   };

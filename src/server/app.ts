@@ -23,6 +23,8 @@ import { openAIRoutes } from './routes/openai.js';
 import { promptCacheRoutes } from './routes/prompt-cache.js';
 import { WS_CLOSE_GOING_AWAY, streamRoutes } from './routes/stream.js';
 import { systemRoutes } from './routes/system.js';
+import { workersRoutes } from './routes/workers.js';
+import type { Workers } from './workers/index.js';
 import { securityPlugin, selectSubprotocol } from './security.js';
 import type { SessionSecret } from './session.js';
 import { ActiveStreams } from './streams.js';
@@ -45,6 +47,8 @@ export interface AppDeps {
   closeManager?: boolean;
   /** Remote OpenAI-compatible providers (src/providers: createProviders); default none. */
   remote?: RemoteChat;
+  /** Workers to split models over (createWorkers(manager, ...)); default none. */
+  workers?: Workers;
 }
 
 declare module 'fastify' {
@@ -97,6 +101,7 @@ export function createApp(config: Config, deps: AppDeps = {}): FastifyInstance {
     sessions: deps.sessions ?? null,
     closing: false,
     remote: deps.remote ?? null,
+    workers: deps.workers ?? null,
   };
   app.decorate('westfall', ctx);
   // Remote providers' models join the router next to the local ones (src/providers).
@@ -160,6 +165,7 @@ export function createApp(config: Config, deps: AppDeps = {}): FastifyInstance {
   void app.register(openAIRoutes, { ctx });
   // /api/providers, when this app can use remote providers at all.
   if (deps.remote) void app.register(providerRoutes(deps.remote.service));
+  if (deps.workers) void app.register(workersRoutes(deps.workers));
   void app.register(loadedModelsRoutes, { ctx });
   for (const plugin of deps.extraPlugins ?? []) void app.register(plugin as FastifyPluginAsync<ServerPluginOptions>, { config, manager });
   return app;

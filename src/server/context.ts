@@ -5,6 +5,7 @@ import type { Metrics } from './metrics.js';
 import type { ModelManager } from './model-manager.js';
 import type { SessionSecret } from './session.js';
 import type { ActiveStreams } from './streams.js';
+import type { Workers } from './workers/index.js';
 
 export interface AppContext {
   config: Config;
@@ -22,6 +23,8 @@ export interface AppContext {
   closing: boolean;
   /** Remote providers (src/providers); null: none can be used, nothing leaves the machine. */
   remote: RemoteChat | null;
+  /** Workers models can be split over (src/server/workers); null: this backend does not split. */
+  workers: Workers | null;
 }
 
 /** Options of the plugins given to createApp in deps.extraPlugins (e.g. the models routes). */

@@ -15,6 +15,7 @@ import type { ChatJob, CompletionJob, EmbedResult, GenerationEvent, ManagedGener
 import { LocalEngine, type UnloadReason } from './models/local-engine.js';
 import { modelIdOf, type LoaderDefaults, type LocalModel, type ModelSettings } from './models/loader.js';
 import { ModelRouter, type Route } from './models/router.js';
+import type { WorkerHostEngine } from './models/worker-host.js';
 
 export { chooseGpuLayers, type SpeedProfile, type ModelSettings } from './models/loader.js';
 export type { ChatEngine, ChatJob, CompletionJob, EmbedJob, EmbedResult, EngineStatus, GenerationEvent, ManagedGeneration, ManagedResult, ModelEntry } from './models/engine.js';
@@ -67,6 +68,8 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
   #default: string | null = null;
   #shuttingDown = false;
   #onProgress: ((p: number) => void) | null = null;
+  /** Models split over workers run in a child process (models/worker-host.ts); null: no workers. */
+  #workers: WorkerHostEngine | null = null;
 
   constructor(options: ModelManagerOptions) {
     super();
@@ -96,6 +99,30 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
       if (this.#isDefault(e.id) && e.reason !== 'replaced') this.#default = null;
       this.emit('unload', e);
     });
+  }
+
+  /**
+   * Splits models over workers while the host is active: it goes first in the router, and loads (the
+   * default model's too) go to it instead of this process.
+   */
+  attachWorkerHost(host: WorkerHostEngine): void {
+    if (this.#workers) throw new WestfallError('invalid_params', 'a worker host is already attached');
+    this.#workers = host;
+    this.router.addEngine(host, { first: true });
+    host.on('change', () => {
+      this.emit('models');
+      if (this.#default && this.#onWorkers(this.#default)) this.emit('state', this.status());
+    });
+    host.on('generation', (e) => this.emit('generation', e));
+  }
+
+  get workerHost(): WorkerHostEngine | null {
+    return this.#workers;
+  }
+
+  /** Whether `file` is (being) loaded over workers. */
+  #onWorkers(file: string): boolean {
+    return this.#workers !== null && this.#workers.current().model === modelIdOf(file);
   }
 
   static optionsFromConfig(config: Config, logger?: Logger): ModelManagerOptions {
@@ -157,6 +184,7 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
 
   /** The default model's status. */
   status(): ModelStatus {
+    if (this.#default && this.#onWorkers(this.#default)) return this.#workers!.modelStatus();
     const m = this.#defaultModel();
     if (!m) return { ...NO_MODEL };
     const s = m.status();
@@ -204,6 +232,16 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
     const previous = this.#default;
     this.#default = file;
     this.#onProgress = opts.onProgress ?? null;
+    if (this.#workers?.active) {
+      // Over the workers, in their child process; a model this process held as the default goes.
+      if (previous && this.local.get(modelIdOf(previous))) await this.local.unload(modelIdOf(previous), 'replaced', new WestfallError('model_unloaded', 'another model is being loaded'));
+      try {
+        await this.#workers.load(file);
+      } finally {
+        this.#onProgress = null;
+      }
+      return this.status();
+    }
     if (previous && previous !== file) {
       await this.local.unload(modelIdOf(previous), 'replaced', new WestfallError('model_unloaded', 'another model is being loaded'));
     }
@@ -242,6 +280,12 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
   async unload(id?: string): Promise<void> {
     const target = id ?? (this.#default ? modelIdOf(this.#default) : null);
     if (!target) return;
+    if (this.#workers?.current().model === target) {
+      if (this.#isDefault(target)) this.#default = null;
+      await this.#workers.unload();
+      if (id === undefined) this.emit('state', this.status());
+      return;
+    }
     if (this.#isDefault(target)) this.#default = null;
     await this.local.unload(target, 'request');
     if (id === undefined) this.emit('state', this.status());
@@ -266,6 +310,11 @@ export class ModelManager extends EventEmitter<ModelManagerEvents> {
     this.#assertOpen();
     this.#checkDefault(name);
     const route = this.router.resolve(name);
+    if (route.engine === this.#workers) {
+      // Loaded (or failing to) before the request starts; the routes render and count with the template model.
+      await this.#workers.load(route.model);
+      return { route, model: await this.#workers.templateModel(route.model) };
+    }
     if (route.engine !== this.local) return { route, model: null };
     const m = await this.local.ready(route.model, opts.keepAlive, opts.signal);
     return { route, model: m.target().model };

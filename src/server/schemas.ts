@@ -217,6 +217,20 @@ export const systemResponseSchema = z.object({
   platform: z.object({ os: z.string(), arch: z.string(), node: z.string() }),
   model: modelStatusSchema,
   scheduler: schedulerStatsSchema,
+  /** Workers models are split over (docs/rpc.md), with what each offers and holds. */
+  workers: z.array(
+    z.object({
+      endpoint: z.string(),
+      reachable: z.boolean(),
+      inUse: z.boolean(),
+      version: z.string().nullable(),
+      memoryFree: z.number().nullable(),
+      memoryTotal: z.number().nullable(),
+      layers: z.number().nullable(),
+      error: z.object({ code: z.string(), message: z.string() }).nullable(),
+      checkedAt: z.string().nullable(),
+    }),
+  ),
 });
 export type SystemResponse = z.infer<typeof systemResponseSchema>;
 

@@ -1,56 +1,13 @@
 // Workers over ggml's RPC backend: `westfall worker` processes on 127.0.0.1 and a model split over them.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type Model } from '../../src/engine/index.js';
 import { parseEndpoint, planSplit, probeWorker } from '../../src/engine/rpc.js';
 import { parseSize } from '../../src/cli/commands/worker.js';
 import { TINY_MODEL } from '../helpers/models.js';
+import { freePort, startWorker, stopWorker, type TestWorker } from '../helpers/workers.js';
 
-const CLI = join(import.meta.dirname, '..', '..', 'src', 'cli', 'index.ts');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Worker {
-  child: ChildProcess;
-  endpoint: string;
-  output: () => string;
-}
-
-/** Starts `westfall worker` and waits for its "listening" line (or its exit). */
-async function startWorker(args: string[] = []): Promise<Worker> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'worker', '--port', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  await new Promise<void>((resolve, reject) => {
-    const check = () => {
-      if (out.includes('westfall worker listening on')) resolve();
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}:\n${out}`)));
-  });
-  return { child, endpoint: `127.0.0.1:${port}`, output: () => out };
-}
-
-function stop(w: Worker | undefined): Promise<void> {
-  if (!w || w.child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    w.child.once('exit', () => resolve());
-    w.child.kill('SIGTERM');
-  });
-}
+type Worker = TestWorker;
+const stop = (w: Worker | undefined) => stopWorker(w);
 
 async function greedy(model: Model, prompt: string): Promise<string> {
   const ctx = await model.createContext({ contextSize: 256 });

@@ -85,7 +85,9 @@ class LoadWorker : public Napi::AsyncWorker {
     state_->path = path_;
     state_->vocab_only = params_.vocab_only;
     state_->huge_pages = huge_pages_;
-    if (!params_.vocab_only) {
+    // A vocabulary-only model gets its templates too: they need only metadata and the vocabulary, and the
+    // backend renders chats with one while the weights live in another process (worker-host.ts).
+    {
       try {
         // Parsing the template is done here, off the JavaScript thread, and only once per model.
         state_->templates = common_chat_templates_init(model, "");

@@ -48,6 +48,9 @@ export interface LoaderDefaults {
   profileFor?: (modelPath: string) => Promise<SpeedProfile | null>;
   promptCache?: PromptCache | null;
   logger?: Logger;
+  /** Workers (host:port) to split each model over: only in the child process of worker-host.ts. */
+  workers?: string[];
+  split?: number[];
 }
 
 /** A model's own settings (Models page, POST /api/models/load): they win over the defaults. */
@@ -249,6 +252,7 @@ export class LocalModel extends EventEmitter<LocalModelEvents> {
       model = await loadModel({
         path: this.path,
         gpuLayers,
+        ...(this.#d.workers?.length ? { workers: this.#d.workers, ...(this.#d.split ? { split: this.#d.split } : {}) } : {}),
         signal,
         onProgress: (p) => {
           if (signal.aborted) return;

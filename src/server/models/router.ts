@@ -26,10 +26,14 @@ export class ModelRouter {
     this.#o = options;
   }
 
-  /** Registers an engine; its models are routable at once. Ids are unique ('local' is this process's). */
-  addEngine(engine: ChatEngine): void {
+  /**
+   * Registers an engine; its models are routable at once. Ids are unique ('local' is this process's).
+   * `first`: ahead of the others, so the names it lists go to it (models split over workers).
+   */
+  addEngine(engine: ChatEngine, options: { first?: boolean } = {}): void {
     if (this.#engines.some((e) => e.id === engine.id)) throw new WestfallError('invalid_params', `an engine with id "${engine.id}" is already registered`);
-    this.#engines.push(engine);
+    if (options.first) this.#engines.unshift(engine);
+    else this.#engines.push(engine);
     this.#changed();
   }
 
@@ -82,22 +86,35 @@ export class ModelRouter {
     return out;
   }
 
+  /** The first engine that lists `name`, or null. */
+  #find(name: string): Route | null {
+    for (const e of this.#engines) {
+      let entries: ModelEntry[];
+      try {
+        entries = e.models();
+      } catch {
+        continue;
+      }
+      if (entries.some((m) => m.id === name)) return { engine: e, model: name };
+    }
+    return null;
+  }
+
   /** The engine and model name a request for `name` goes to. */
   resolve(name: string | undefined | null): Route {
     if (name) {
-      for (const e of this.#engines) {
-        let entries: ModelEntry[];
-        try {
-          entries = e.models();
-        } catch {
-          continue;
-        }
-        if (entries.some((m) => m.id === name)) return { engine: e, model: name };
-      }
+      const r = this.#find(name);
+      if (r) return r;
     }
+    // No name, or one no engine has: the default model, through the engines like a named one (it may run
+    // over workers), else this process's.
     const def = this.#o.defaultModel();
-    const local = this.#engines.find((e) => e.kind === 'local');
-    if (def && local) return { engine: local, model: def };
+    if (def) {
+      const r = this.#find(def);
+      if (r) return r;
+      const local = this.#engines.find((e) => e.id === 'local');
+      if (local) return { engine: local, model: def };
+    }
     // An unknown name with nothing loaded: what the user has to do is load a model (clients such as
     // OpenAI's always send some name).
     if (name) throw new WestfallError('model_not_loaded', `no model is loaded, and "${name}" is not an installed model or one of a provider`, { details: { model: name } });

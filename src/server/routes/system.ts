@@ -21,6 +21,8 @@ export const systemRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
       platform: { os: process.platform, arch: process.arch, node: process.version },
       model: ctx.manager.status(),
       scheduler: ctx.manager.stats(),
+      // Last known, not probed here: the UI polls this route (GET /api/workers probes).
+      workers: ctx.workers?.snapshot() ?? [],
     };
   });
 };

@@ -330,7 +330,7 @@ export class LocalModel extends EventEmitter<LocalModelEvents> {
     if (ctx) await settleWithin([ctx.flushPromptCache()], Math.max(timeoutMs, 5000));
     ctx?.dispose();
     model?.dispose();
-    if (model) this.#log?.info({ model: this.id }, 'model unloaded');
+    if (model) this.#log?.info({ model: this.id }, reason.code === 'shutting_down' ? 'model freed' : 'model unloaded');
   }
 
   /** Mean-pooled, L2-normalized embeddings of each text, with the token count of all inputs. */

@@ -76,6 +76,16 @@ export const ERROR_CATALOG = {
   rpc_worker_busy: { status: 503, type: 'unavailable_error', message: 'A worker is serving another client' },
   rpc_worker_incompatible: { status: 422, type: 'invalid_request_error', message: 'A worker runs another protocol version' },
   rpc_worker_lost: { status: 502, type: 'upstream_error', message: 'A worker disconnected while the model was using it; reload the model without it' },
+  // Model Context Protocol (src/mcp)
+  mcp_server_not_found: { status: 404, type: 'not_found_error', message: 'No MCP server with this name' },
+  mcp_bad_schema: { status: 422, type: 'invalid_request_error', message: "An MCP tool's input schema was refused (too large, too deep, or one our grammar checks reject)" },
+  mcp_server_unavailable: { status: 502, type: 'upstream_error', message: 'The MCP server could not be started or stopped working (crashed, exited or refused the connection)' },
+  mcp_tool_failed: { status: 502, type: 'upstream_error', message: 'The MCP tool reported an error' },
+  mcp_timeout: { status: 504, type: 'upstream_error', message: 'The MCP server did not answer in time' },
+  mcp_tool_disabled: { status: 403, type: 'permission_error', message: 'This tool is not turned on for MCP clients (Settings → MCP)' },
+  mcp_no_app: { status: 409, type: 'conflict_error', message: 'This tool changes data and needs the user to confirm it in the Westfall app, which is not open' },
+  mcp_post_only: { status: 405, type: 'invalid_request_error', message: 'This MCP endpoint is stateless and takes only POST' },
+  mcp_declined: { status: 403, type: 'permission_error', message: 'The user declined this tool call in the Westfall app' },
   // remote OpenAI-compatible providers (src/providers)
   provider_not_found: { status: 404, type: 'not_found_error', message: 'No remote provider with this id' },
   provider_invalid_url: { status: 400, type: 'invalid_request_error', message: 'The provider URL must be an http(s) URL without credentials, query or fragment' },

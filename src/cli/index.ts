@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config, type RawSettings } from '../config/index.js';
-import { setLogHandler } from '../engine/index.js';
+import { jsonSchemaToGrammar, setLogHandler } from '../engine/index.js';
 import { initNative } from '../engine/native.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import { createApp, ModelManager, type ServerPlugin } from '../server/index.js';
@@ -22,12 +22,15 @@ import { UserSettings, chooseStartupModel, rememberLastModel } from '../server/u
 import { modelFileProblem } from '../config/index.js';
 import { createToolPlugins } from '../server/routes/tool-plugins.js';
 import { createProviders } from '../providers/index.js';
+import { mcpRoutes } from '../server/routes/mcp.js';
+import { AppPresence, appConfirmer, createMcp } from '../mcp/index.js';
 import { isWestfallError } from '../errors.js';
 import { acquireRestoreLock, backupDatabase, backupFileName, claimDatabaseUse, openDatabase, restoreDatabase } from '../storage/index.js';
 import { createToolServices, DATABASE_FILE, type ToolServices } from '../tools/index.js';
 import { loadProfile, profileToEngineOptions } from '../tuning/index.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { runDoctor } from './commands/doctor.js';
+import { runMcpServer } from './commands/mcp.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { createWorkers } from '../server/workers/index.js';
 import { VERSION } from '../version.js';
@@ -176,13 +179,30 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const providers = createProviders(tools.db, config.stateDir, { logger: logger.child({ component: 'providers' }) });
   // The web UI at `/` and its sign-in (a printed link's code becomes a session cookie).
   const logins = new LoginCodes({ secret: sessions });
+  // MCP both ways (docs/mcp.md): servers the user added start when a chat needs them and stop with the app.
+  const presence = new AppPresence();
+  const mcpLog = logger.child({ component: 'mcp' });
+  const mcp = createMcp({
+    db: tools.db,
+    registry: tools.registry,
+    dataDir: config.dataDir,
+    confirm: appConfirmer(tools.confirmations, presence),
+    toGrammar: jsonSchemaToGrammar,
+    log: (level, msg, data) => mcpLog[level](data ?? {}, msg),
+  });
   const app = createApp(config, {
     manager,
     logger,
     sessions,
     remote: providers.remote,
     workers,
-    extraPlugins: [modelsRoutes as ServerPlugin, ...createToolPlugins(tools), settingsRoutes(settings) as ServerPlugin, rendererRoutes({ logins })],
+    extraPlugins: [
+      modelsRoutes as ServerPlugin,
+      ...createToolPlugins(tools, { extraTools: (id) => mcp.clients.toolsFor(id) }),
+      mcpRoutes({ mcp, presence, confirmations: tools.confirmations, conversations: tools.conversations }) as ServerPlugin,
+      settingsRoutes(settings) as ServerPlugin,
+      rendererRoutes({ logins }),
+    ],
   });
 
   let stopping = false;
@@ -381,6 +401,14 @@ export function buildProgram(): Command {
     .option('--data-dir <dir>', 'data directory (WESTFALL_DATA_DIR)')
     .action(async (flags: { dataDir?: string }) => {
       process.exitCode = await printLoginLink(flags);
+    });
+  program
+    .command('mcp')
+    .description('serve the assistant\'s tools (those turned on in Settings → MCP) to an MCP client over stdio (Claude Desktop, VS Code)')
+    .option('--data-dir <dir>', 'data directory (WESTFALL_DATA_DIR)')
+    .action(async (flags: { dataDir?: string }) => {
+      const { config } = loadConfigOrExit({ dataDir: flags.dataDir });
+      await runMcpServer({ dataDir: config.dataDir, stateDir: config.stateDir });
     });
   registerBenchCommand(program);
   program

@@ -24,6 +24,11 @@ export interface ToolDefinition<S extends z.ZodType = z.ZodType, R = unknown> {
   /** Writes the user's data (create, change, delete): a model's call needs the user's confirmation. */
   mutates: boolean;
   handler: (args: z.output<S>, ctx: ToolContext) => R | Promise<R>;
+  /**
+   * The JSON schema the model sees, for tools declared in JSON Schema rather than zod (MCP servers' tools,
+   * already checked by src/mcp/schema-guard.ts); default: derived from `input`.
+   */
+  parameters?: JsonSchema;
   /** For people: a short title ("Start a timer"). Default: the name in words. */
   title?: string;
   /**
@@ -158,9 +163,19 @@ export class ToolRegistry {
       if (!TOOL_NAME_RE.test(t.name)) throw new ToolError('invalid_params', `tool name ${JSON.stringify(t.name)} must be lowercase snake_case`);
       if (this.#tools.has(t.name)) throw new ToolError('conflict', `tool ${t.name} is declared twice`);
       this.#tools.set(t.name, t);
-      this.#schemas.set(t.name, toolJsonSchema(t.input));
+      this.#schemas.set(t.name, t.parameters ?? toolJsonSchema(t.input));
     }
     return this;
+  }
+
+  /** This registry plus more tools (the schemas already derived are reused). */
+  extend(tools: readonly AnyTool[]): ToolRegistry {
+    const r = new ToolRegistry();
+    for (const [name, t] of this.#tools) {
+      r.#tools.set(name, t);
+      r.#schemas.set(name, this.#schemas.get(name)!);
+    }
+    return r.register(...tools);
   }
 
   has(name: string): boolean {

@@ -7,7 +7,7 @@ import conversationRoutes from './conversations.js';
 import financeRoutes from './finance.js';
 import musicRoutes from './music.js';
 import timeRoutes from './time.js';
-import toolRoutes from './tools.js';
+import toolRoutes, { type ToolRoutesOptions } from './tools.js';
 import vaultRoutes from './vault.js';
 
 /** Options every createApp plugin receives (structurally: { config, manager }). */
@@ -21,6 +21,8 @@ export interface ToolPluginsOptions {
   agentBackend?: AgentBackend;
   /** Keep-alive interval of the event streams (default 15 s). */
   heartbeatMs?: number;
+  /** Tools from MCP servers for each chat (src/mcp: McpClients.toolsFor). */
+  extraTools?: ToolRoutesOptions['extraTools'];
 }
 
 type Services = Pick<ToolServices, 'conversations' | 'finance' | 'time' | 'vault' | 'music' | 'registry' | 'confirmations'>;
@@ -49,6 +51,7 @@ export function createToolPlugins(services: Services, options: ToolPluginsOption
         confirmations: services.confirmations,
         manager: undefined,
         ...(options.agentBackend ? { agentBackend: options.agentBackend } : {}),
+        ...(options.extraTools ? { extraTools: options.extraTools } : {}),
         ...hb,
       },
       'westfall-tools',

@@ -8,7 +8,7 @@ import type { ConversationStore } from '../../storage/index.js';
 import { managerBackend, runAgent, type AgentBackend, type AgentEvent, type AgentOptions, type ManagerLike } from '../../tools/agent.js';
 import type { Confirmations } from '../../tools/confirmations.js';
 import { ToolError } from '../../tools/errors.js';
-import type { ToolRegistry } from '../../tools/registry.js';
+import type { AnyTool, ToolRegistry } from '../../tools/registry.js';
 import { errorBody, parseWith, toErrorInfo } from '../errors.js';
 import { namedModelBackend } from '../agent-model.js';
 import type { ModelManager } from '../model-manager.js';
@@ -24,6 +24,11 @@ export interface ToolRoutesOptions {
   /** Runs the agent on this backend instead of the manager (tests, embedding). */
   agentBackend?: AgentBackend;
   heartbeatMs?: number;
+  /**
+   * More tools for one chat (the MCP servers it uses, src/mcp), fetched when a turn starts; `problems`
+   * (a server that did not start, a tool whose schema was refused) are sent as an `mcp_problems` event.
+   */
+  extraTools?: (conversationId: string | undefined) => Promise<{ tools: AnyTool[]; problems: unknown[] }>;
 }
 
 const messageSchema = z.object({ role: z.enum(['system', 'user']), content: z.string().min(1).max(1_000_000) }).strict();
@@ -88,15 +93,17 @@ const toolRoutes: FastifyPluginAsync<ToolRoutesOptions> = async (app, opts) => {
     const b = body.model && !opts.agentBackend && opts.manager ? await namedModelBackend(opts.manager as ModelManager, body.model) : backend();
     b.model(); // no model → 503 model_not_loaded before any stream opens
     if (body.conversationId) conversations.get(body.conversationId); // unknown → 404
-    if (body.tools) for (const t of body.tools) registry.get(t); // unknown → 404 tool_not_found
+    const extra = opts.extraTools ? await opts.extraTools(body.conversationId) : null;
+    const chatRegistry = extra && extra.tools.length > 0 ? registry.extend(extra.tools) : registry;
+    if (body.tools) for (const t of body.tools) chatRegistry.get(t); // unknown → 404 tool_not_found
     if (typeof body.toolChoice === 'object') {
-      registry.get(body.toolChoice.name);
+      chatRegistry.get(body.toolChoice.name);
       if (body.tools && !body.tools.includes(body.toolChoice.name)) throw new ToolError('invalid_params', `toolChoice ${body.toolChoice.name} is not among the offered tools`);
     }
     const abort = new AbortController();
     const options: AgentOptions = {
       backend: b,
-      registry,
+      registry: chatRegistry,
       store: conversations,
       messages: body.message !== undefined ? [{ role: 'user', content: body.message }] : body.messages!,
       confirm: confirmations.confirmer(abort.signal),
@@ -121,12 +128,13 @@ const toolRoutes: FastifyPluginAsync<ToolRoutesOptions> = async (app, opts) => {
       const it = runAgent(options);
       for (;;) {
         const n = await it.next();
-        if (n.done) return { ...n.value, events: events.filter((e) => e.type !== 'token' && e.type !== 'reasoning') };
+        if (n.done) return { ...n.value, events: events.filter((e) => e.type !== 'token' && e.type !== 'reasoning'), ...(extra?.problems.length ? { mcpProblems: extra.problems } : {}) };
         events.push(n.value);
       }
     }
 
     const stream = streams.open(req, reply, () => abort.abort());
+    if (extra?.problems.length) stream.send('mcp_problems', { problems: extra.problems });
     try {
       for await (const event of runAgent(options)) {
         if (stream.closed) break;

@@ -7,6 +7,7 @@ import { vaultMigration } from './004-vault.js';
 import { musicMigration } from './005-music.js';
 import { reasoningMigration } from './006-reasoning.js';
 import { branchesMigration } from './008-branches.js';
+import { mcpMigration } from './009-mcp.js';
 import { providersMigration } from './011-providers.js';
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -17,5 +18,6 @@ export const MIGRATIONS: readonly Migration[] = [
   musicMigration,
   reasoningMigration,
   branchesMigration,
+  mcpMigration,
   providersMigration,
 ];

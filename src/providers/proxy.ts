@@ -18,6 +18,8 @@ export function infoHeaders(info: RemoteReplyInfo): Record<string, string> {
   return h;
 }
 
+const isDone = (s: string) => s.includes('data: [DONE]') || s.includes('data:[DONE]');
+
 export interface StreamTracker {
   track(p: Promise<unknown>): void;
 }
@@ -73,18 +75,24 @@ export async function proxyChatCompletion(
     if (!out.destroyed && !out.writableEnded) out.write(s);
   };
   let done = false;
-  const pass = (ev: string) => {
-    if (ev.startsWith('data: [DONE]') || ev === 'data:[DONE]') done = true;
-    write(`${ev}\n\n`);
-  };
   const run = (async () => {
     try {
-      for (const ev of opened.head) pass(ev);
+      for (const ev of opened.head) {
+        if (ev.startsWith('data: [DONE]') || ev === 'data:[DONE]') done = true;
+        write(`${ev}\n\n`);
+      }
       if (!opened.ended) {
-        for (;;) {
-          const n = await opened.rest.next();
-          if (n.done) break;
-          pass(n.value);
+        // After the first token the body is passed on as it arrives, chunk by chunk, unparsed: the
+        // router's cost per token is one write. Only the end is looked at ([DONE], or a cut).
+        let tail = '';
+        for await (const chunk of opened.raw()) {
+          if (!out.destroyed && !out.writableEnded) out.write(chunk);
+          if (!done) {
+            // The end marker in this chunk, or split between the last one and this one.
+            const head = typeof chunk === 'string' ? chunk.slice(0, 12) : chunk.toString('latin1', 0, Math.min(12, chunk.length));
+            done = isDone(tail + head) || (typeof chunk === 'string' ? isDone(chunk) : chunk.includes('data: [DONE]') || chunk.includes('data:[DONE]'));
+          }
+          tail = typeof chunk === 'string' ? chunk.slice(-12) : chunk.toString('latin1', Math.max(0, chunk.length - 12));
         }
       }
       if (!done) throw new WestfallError('upstream_error', `the stream from ${opened.info.provider} (${opened.info.host}) ended without [DONE]: it was cut off`);

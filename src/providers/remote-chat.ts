@@ -30,6 +30,8 @@ export interface OpenedRemote {
   head: string[];
   /** The rest of the events (continue the same reader). */
   rest: AsyncIterator<string>;
+  /** Or the rest of the body as it arrives, unparsed (pass-through); use one of `rest` and `raw`. */
+  raw(): AsyncGenerator<Buffer | string>;
   /** True when the stream already ended (no token at all, e.g. an empty reply). */
   ended: boolean;
   cancel(): void;
@@ -175,11 +177,11 @@ export class RemoteChat {
           if (n.done) {
             // Ended before any token: a complete (empty) reply ends with [DONE]; anything else was cut.
             if (!head.some((e) => e.includes('[DONE]'))) throw new WestfallError('upstream_error', `the stream from ${t.provider.name} (${client.ctx.host}) ended before the first token`);
-            return { head, rest: it, ended: true, cancel: () => stream.cancel() };
+            return { head, rest: it, raw: () => stream.rest(), ended: true, cancel: () => stream.cancel() };
           }
           head.push(n.value);
           const data = eventData(n.value);
-          if (data !== null && isTokenEvent(data)) return { head, rest: it, ended: false, cancel: () => stream.cancel() };
+          if (data !== null && isTokenEvent(data)) return { head, rest: it, raw: () => stream.rest(), ended: false, cancel: () => stream.cancel() };
         }
       } catch (err) {
         stream.cancel();

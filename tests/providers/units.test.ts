@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isWestfallError } from '../../src/errors.js';
+import { incompleteUtf8Tail } from '../../src/providers/client.js';
 import { KEY_FILE, ProviderStore, SecretBox, chatJobToRequest, eventData, isTokenEvent, matchesFilter, normalizeBaseUrl, wireToDeltas } from '../../src/providers/index.js';
 import { parseRetryAfter, scrub } from '../../src/providers/upstream-errors.js';
 import { openDatabase } from '../../src/storage/index.js';
@@ -94,6 +95,15 @@ describe('the wire', () => {
     expect(isTokenEvent('{"choices":[{"delta":{"reasoning_content":"hm"}}]}')).toBe(true);
     expect(isTokenEvent('{"choices":[{"delta":{"tool_calls":[{"index":0}]}}]}')).toBe(true);
     expect(isTokenEvent('{"choices":[{"delta":{},"finish_reason":"stop"}]}')).toBe(true);
+  });
+
+  it('finds a UTF-8 character split at the end of a chunk (held back when a stream switches to pass-through)', () => {
+    const euro = Buffer.from('a€'); // € is 3 bytes
+    expect(incompleteUtf8Tail(euro)).toBe(0);
+    expect(incompleteUtf8Tail(euro.subarray(0, 2))).toBe(1);
+    expect(incompleteUtf8Tail(euro.subarray(0, 3))).toBe(2);
+    expect(incompleteUtf8Tail(Buffer.from('plain'))).toBe(0);
+    expect(incompleteUtf8Tail(Buffer.from('😀').subarray(0, 3))).toBe(3);
   });
 
   it('maps deltas (reasoning_content or vLLM reasoning, content, tool call pieces) and ChatJobs to requests', () => {

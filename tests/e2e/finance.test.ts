@@ -143,6 +143,18 @@ describe.skipIf(!HAVE_CHROMIUM)('finance in the web UI', () => {
     await row.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => row.getByTestId('budget-remaining').textContent()).toContain('€10.10 over');
     expect(services.finance.budgets.list(month)[0]!.amount).toBe(8000);
+
+    // Another budget, deleted after confirming; Fuel's stays.
+    await view.getByRole('combobox', { name: 'Budget category' }).fill('Books');
+    await view.getByRole('textbox', { name: /Monthly budget/ }).fill('1,000');
+    await view.getByRole('button', { name: 'Set budget' }).click();
+    const books = view.locator('[data-testid="budgets"] tr[data-category="Books"]');
+    await expect.poll(() => books.getByTestId('budget-amount').textContent()).toContain('€1,000.00');
+    await books.getByRole('button', { name: 'Delete the Books budget' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => services.finance.budgets.list(month).map((b) => b.category)).toEqual(['Fuel']);
+    // Books is an expense category without spending this month: its line goes with its budget.
+    await expect.poll(() => books.count()).toBe(0);
   }, T);
 
   it('imports a CSV file: preview, mapping, the file locale, duplicates skipped, a summary', async () => {

@@ -79,6 +79,9 @@ export class BudgetsPanel extends LitElement {
       svg.bar.over .fill {
         fill: var(--wf-danger);
       }
+      form button {
+        justify-self: start;
+      }
       .over-text {
         color: var(--wf-danger);
       }

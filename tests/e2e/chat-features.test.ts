@@ -248,4 +248,36 @@ describe.skipIf(!HAVE_CHROMIUM)('chat: branches, settings, export and import, th
     expect(probe.errors).toEqual([]);
     expect(probe.cspViolations).toEqual([]);
   }, T);
+
+  it('when the chat outgrows its window, the meter says the oldest messages are left out, and the reply says it did not see them', async () => {
+    await page.getByRole('button', { name: '+ New chat' }).click();
+    const panel = page.locator('wf-chat-settings-panel');
+    if (!(await panel.isVisible())) await page.getByRole('button', { name: 'Chat settings' }).click();
+    await panel.getByLabel('Max tokens').fill('16');
+    await panel.getByLabel('Max tokens').press('Tab');
+    await panel.getByLabel('Context (tokens)').fill('96');
+    await panel.getByLabel('Context (tokens)').press('Tab');
+    await ask('First question about the harbour and its boats');
+    await expect.poll(() => page.getByTestId('context-used').textContent(), { timeout: WAIT }).toMatch(/\/ 96 tokens/);
+    // Turns until the branch no longer fits: the meter says so before the next question is sent.
+    for (let i = 0; i < 8 && (await page.getByTestId('context-full').count()) === 0; i++) {
+      await ask(`Question ${i} about the lighthouse, the pier and the fishing boats`);
+      await expect.poll(used, { timeout: WAIT }).toBeGreaterThan(0);
+    }
+    await page.getByTestId('context-full').waitFor();
+    expect(await page.getByTestId('context-full').textContent()).toMatch(/Full: the model will not see the \d+ oldest messages?/);
+    const before = jobs.length;
+    await ask('And the last one?');
+    const job = jobs.slice(before).at(-1)!;
+    // What reached the engine: the system prompt and the last question, without the first question.
+    expect(job.messages[0]!.role).toBe('system');
+    expect(job.messages.at(-1)!.content).toBe('And the last one?');
+    expect(job.messages.map((m) => m.content)).not.toContain('First question about the harbour and its boats');
+    await expect.poll(() => assistant().last().getByTestId('dropped-note').textContent()).toMatch(/The model did not see the \d+ oldest messages?/);
+    // The conversation itself keeps every message.
+    const id = (await idOf('First question about the harbour and its boats'))!;
+    expect((await conversation(id)).messages[0]!.content).toBe('First question about the harbour and its boats');
+    await screenshot(page, 'chat-context-full');
+    expect(probe.errors).toEqual([]);
+  }, T);
 });

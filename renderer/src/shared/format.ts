@@ -58,18 +58,6 @@ export function formatMoney(minor: number, currency = 'USD'): string {
   }
 }
 
-/** "12.34" → 1234 minor units (of a 2-digit currency); null when not a plain decimal number. */
-export function parseMoney(text: string, currency = 'USD'): number | null {
-  const digits = currencyDigits(currency);
-  const t = text.trim().replace(/[,\s]/g, '');
-  const re = digits > 0 ? new RegExp(`^-?\\d+(\\.\\d{1,${digits}})?$`) : /^-?\d+$/;
-  if (!re.test(t)) return null;
-  const neg = t.startsWith('-');
-  const [whole = '0', frac = ''] = t.replace('-', '').split('.');
-  const minor = Number(whole) * 10 ** digits + (digits > 0 ? Number(frac.padEnd(digits, '0')) : 0);
-  return neg ? -minor : minor;
-}
-
 export function formatDate(iso: string | number | Date): string {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleDateString();

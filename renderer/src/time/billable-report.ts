@@ -1,7 +1,8 @@
 // <wf-billable-report>: billable hours × hourly rate per project for a period, and the total per currency,
-// formatted with Intl in the user's locale. Properties: `summary` (billing.ts), `period`. Event:
-// `period-change` ({ period }).
+// formatted with Intl in the user's locale (the one chosen in Settings, else the browser's).
+// Properties: `summary` (billing.ts), `period`. Event: `period-change` ({ period }).
 import { LitElement, css, html, type PropertyDeclarations } from 'lit';
+import { LocaleController } from '../shared/locale.js';
 import { baseStyles } from '../shared/styles.js';
 import { formatAmount, formatBillableHours, type BillableSummary } from './billing.js';
 
@@ -12,6 +13,7 @@ export class BillableReport extends LitElement {
   static override properties: PropertyDeclarations = { summary: { attribute: false }, period: { type: String } };
   summary: BillableSummary = { lines: [], totals: [] };
   period: Period = 'month';
+  readonly #locale = new LocaleController(this);
 
   static override styles = [
     baseStyles,
@@ -31,6 +33,7 @@ export class BillableReport extends LitElement {
 
   override render() {
     const s = this.summary;
+    const locale = this.#locale.locale;
     return html`<div class="row">
         <h2 id="bill-title" class="grow">Billable</h2>
         <label
@@ -58,9 +61,9 @@ export class BillableReport extends LitElement {
                 ${s.lines.map(
                   (l) => html`<tr data-project=${l.project}>
                     <td>${l.project}</td>
-                    <td class="num">${formatBillableHours(l.billableMs)}</td>
-                    <td class="num">${formatAmount(l.rate, l.currency)}/h</td>
-                    <td class="num" data-testid="billable-amount">${formatAmount(l.amount, l.currency)}</td>
+                    <td class="num">${formatBillableHours(l.billableMs, locale)}</td>
+                    <td class="num">${formatAmount(l.rate, l.currency, locale)}/h</td>
+                    <td class="num" data-testid="billable-amount">${formatAmount(l.amount, l.currency, locale)}</td>
                   </tr>`,
                 )}
               </tbody>
@@ -68,7 +71,7 @@ export class BillableReport extends LitElement {
                 ${s.totals.map(
                   (t) => html`<tr>
                     <td colspan="3">Total${s.totals.length > 1 ? ` (${t.currency})` : ''}</td>
-                    <td class="num" data-testid="billable-total">${formatAmount(t.amount, t.currency)}</td>
+                    <td class="num" data-testid="billable-total">${formatAmount(t.amount, t.currency, locale)}</td>
                   </tr>`,
                 )}
               </tfoot>

@@ -8,7 +8,8 @@
 //   {a/b}               the first of a, b that is given
 //   {field|abs}         a number without its sign
 //   {field.key}         an extra of the chosen value (`{accountId.currency}` → "EUR")
-//   {field<0?yes:no}    words chosen by the sign of a number; {field?yes:no} by whether it is given/true
+//   {field<0?yes:no}    words chosen by the sign of a number; {field?yes:no} by whether it is given/true;
+//   {field=value?yes:no} by its value; chained: {type=expense?an expense:type=income?an income:...}
 //   [ ... ]             an optional part, left out when a field inside it is missing
 import type { ToolChoices } from './registry.js';
 
@@ -36,14 +37,27 @@ function show(field: string, v: unknown, choices: ToolChoices): string {
   return String(v);
 }
 
+const CONDITION = /^([\w.]+)\s*(<0|=[^?:]*)?\?([^:]*):(.*)$/s;
+
+/** A conditional placeholder's words: `field<0?`, `field=value?` or `field?`, chained in the "else" part. */
+function choose(expr: string, args: Args): string {
+  const cond = CONDITION.exec(expr);
+  if (!cond) return expr;
+  const v = args[cond[1]!];
+  const test = cond[2];
+  const yes =
+    test === '<0'
+      ? (typeof v === 'number' && v < 0) || (typeof v === 'string' && v.trim().startsWith('-'))
+      : test?.startsWith('=')
+        ? given(v) && String(v) === test.slice(1)
+        : given(v) && v !== false;
+  return yes ? cond[3]! : choose(cond[4]!, args);
+}
+
 /** One `{…}` placeholder: its text, and the field it needed when that field is missing. */
 function placeholder(expr: string, args: Args, choices: ToolChoices): { text: string; missing: string | null } {
-  const cond = /^([\w.]+)\s*(<0)?\?([^:]*):(.*)$/s.exec(expr);
-  if (cond) {
-    const v = args[cond[1]!];
-    const yes = cond[2] ? (typeof v === 'number' && v < 0) || (typeof v === 'string' && v.trim().startsWith('-')) : given(v) && v !== false;
-    return { text: yes ? cond[3]! : cond[4]!, missing: null };
-  }
+  const cond = CONDITION.exec(expr);
+  if (cond) return { text: choose(expr, args), missing: null };
   const [path, filter] = expr.split('|').map((x) => x.trim()) as [string, string | undefined];
   const names = path.split('/').map((x) => x.trim());
   for (const name of names) {

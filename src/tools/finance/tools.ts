@@ -90,7 +90,7 @@ export function financeTools(finance: FinanceService): AnyTool[] {
     defineTool({
       name: 'finance_add_transaction',
       title: 'Add a transaction',
-      confirm: 'Add {amount<0?an expense:an income} of {amount|abs}[ {accountId.currency}][ at {payee}][ for {category}] to {accountId} on {date}?',
+      confirm: 'Add {type=expense?an expense:type=income?an income:amount<0?an expense:an income} of {amount|abs}[ {accountId.currency}][ at {payee}][ for {category}] to {accountId} on {date}?',
       choices: () => ({ accountId: accounts(), category: categories() }),
       description: 'Record a transaction. amount is in the account currency, negative for money spent.',
       input: z

@@ -96,6 +96,13 @@ export class ModelPicker extends LitElement {
     this.#timer = setTimeout(() => void this.refresh(), busy ? FAST_MS : SLOW_MS);
   }
 
+  override updated(): void {
+    // The select's value, not the options' `selected` attributes: once the user has picked, the browser no
+    // longer follows those attributes, and another chat's choice would not show.
+    const select = this.renderRoot.querySelector('select');
+    if (select && select.value !== (this.value ?? '')) select.value = this.value ?? '';
+  }
+
   #selected(): ModelListEntry | undefined {
     const id = this.value ?? this._models.find((m) => m.default)?.id;
     return this._models.find((m) => m.id === id);

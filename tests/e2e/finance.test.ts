@@ -3,7 +3,7 @@
 // picker saves the setting; "85,20" in de-DE is stored as 85.20, in en-US it is refused with the reason
 // shown under the field and nothing stored), a transaction edited and deleted (with Undo), a monthly budget
 // set, shown against spending and changed, and a CSV import with the file's preview, the column mapping, the
-// file's locale, duplicates (already stored, and repeated in the file) skipped, and the result.
+// file's locale, duplicates (already stored, and repeated in the file) skipped unless kept, and the result.
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToolPlugins } from '../../src/server/routes/tool-plugins.js';
@@ -192,12 +192,17 @@ describe.skipIf(!HAVE_CHROMIUM)('finance in the web UI', () => {
     expect(await preview.locator('tr[data-line="5"]').textContent()).toContain('€2,500.00');
     await screenshot(page, 'finance-import-preview', true);
 
-    await view.getByRole('button', { name: 'Import 2 rows' }).click();
+    // The second cinema ticket was real (two people): kept. The bakery, already stored, stays skipped.
+    await preview.locator('tr[data-line="4"]').getByRole('checkbox').check();
+    await view.getByRole('button', { name: 'Import 3 rows' }).click();
     const result = view.getByTestId('import-result');
     await result.waitFor();
-    expect((await result.textContent())!.replace(/\s+/g, ' ')).toContain('Imported 2 of 4 rows; skipped 2 duplicates.');
+    expect((await result.textContent())!.replace(/\s+/g, ' ')).toContain('Imported 3 of 4 rows (1 duplicate kept); skipped 1 duplicate.');
     const all = transactions().map((t) => [t.date, t.payee, t.amount, t.category]);
-    expect(all.filter((t) => t[1] === 'Kino')).toEqual([['2025-11-02', 'Kino', -900, null]]);
+    expect(all.filter((t) => t[1] === 'Kino')).toEqual([
+      ['2025-11-02', 'Kino', -900, null],
+      ['2025-11-02', 'Kino', -900, null],
+    ]);
     expect(all.filter((t) => t[1] === 'Bäckerei')).toHaveLength(1);
     expect(all.filter((t) => t[1] === 'Gehalt')).toEqual([['2025-11-03', 'Gehalt', 250000, null]]);
   }, T);
@@ -215,7 +220,7 @@ describe.skipIf(!HAVE_CHROMIUM)('finance in the web UI', () => {
     await view.getByRole('button', { name: /^Delete transaction Tankstelle Nord/ }).click();
     await expect.poll(() => list.getByText('Tankstelle Nord').count()).toBe(0);
     await expect.poll(() => transactions().some((t) => t.payee === 'Tankstelle Nord'), { timeout: 60_000 }).toBe(false);
-    expect(transactions()).toHaveLength(3);
+    expect(transactions()).toHaveLength(4);
     await screenshot(page, 'finance-after-delete', true);
   }, T);
 

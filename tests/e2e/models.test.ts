@@ -2,7 +2,7 @@
 // hub on 127.0.0.1 (tests/models/fake-hub.ts): importing a synthetic GGUF through the file chooser (and a
 // refused non-GGUF), a hub search with sizes and fit, a download cancelled half-way that shows Resume and the
 // bytes kept and then completes from where it stopped, and deleting the loaded model after a confirmation.
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +46,8 @@ describe.skipIf(!HAVE_CHROMIUM)('Models screen: import, hub search, resumable do
     browser = await launchBrowser();
     probe = await openPage(browser);
     page = probe.page;
+    // Safety net for every action: the shared test machine can be very slow; nothing here waits on time.
+    page.setDefaultTimeout(120_000);
     await login(page, server.loginUrl());
     await goTo(page, 'models', 'Models');
   }, T);
@@ -60,20 +62,23 @@ describe.skipIf(!HAVE_CHROMIUM)('Models screen: import, hub search, resumable do
 
   it('imports a GGUF picked with the file chooser, refuses a non-GGUF and asks before replacing', async () => {
     const chooser = page.getByTestId('model-file');
-    await chooser.setInputFiles({ name: 'my tiny model.gguf', mimeType: 'application/octet-stream', buffer: tiny });
+    // Picked from disk, as a user would (a name with spaces, which the models folder does not take as is).
+    const picked = join(data.dir, 'my tiny model.gguf');
+    copyFileSync(TINY_MODEL, picked);
+    await chooser.setInputFiles(picked, { timeout: 120_000 });
     const row = page.locator('tr[data-file="my-tiny-model.gguf"]');
     await row.waitFor({ timeout: 120_000 });
     expect(await row.textContent()).toContain('qwen2');
     expect(readFileSync(join(modelsDir, 'my-tiny-model.gguf')).equals(tiny)).toBe(true);
 
-    await chooser.setInputFiles({ name: 'notes.gguf', mimeType: 'text/plain', buffer: Buffer.from('Shopping list: eggs, milk.\n') });
+    await chooser.setInputFiles({ name: 'notes.gguf', mimeType: 'text/plain', buffer: Buffer.from('Shopping list: eggs, milk.\n') }, { timeout: 120_000 });
     const error = page.getByTestId('import-error');
     await expect.poll(() => error.textContent(), { timeout: 120_000 }).toMatch(/notes\.gguf is not a usable GGUF model: not a GGUF file/);
     await screenshot(page, 'models-import-refused');
     expect(readdirSync(modelsDir).sort()).toEqual(['my-tiny-model.gguf']);
 
     // The same name again: the user is asked, and Cancel sends nothing.
-    await chooser.setInputFiles({ name: 'my tiny model.gguf', mimeType: 'application/octet-stream', buffer: tiny.subarray(0, 1000) });
+    await chooser.setInputFiles({ name: 'my tiny model.gguf', mimeType: 'application/octet-stream', buffer: tiny.subarray(0, 1000) }, { timeout: 120_000 });
     const dialog = page.getByRole('dialog', { name: 'Replace model' });
     await dialog.waitFor({ timeout: 120_000 });
     await dialog.getByRole('button', { name: 'Cancel' }).click();
@@ -91,9 +96,9 @@ describe.skipIf(!HAVE_CHROMIUM)('Models screen: import, hub search, resumable do
     }, tiny.toString('base64'));
     // Dropped on the heading, outside the import area.
     const heading = page.getByRole('heading', { level: 1, name: 'Models' });
-    await heading.dispatchEvent('dragover', { dataTransfer });
+    await heading.dispatchEvent('dragover', { dataTransfer }, { timeout: 120_000 });
     await expect.poll(() => page.getByTestId('model-drop').getAttribute('class'), { timeout: 120_000 }).toContain('over');
-    await heading.dispatchEvent('drop', { dataTransfer });
+    await heading.dispatchEvent('drop', { dataTransfer }, { timeout: 120_000 });
     await page.locator('tr[data-file="dropped.gguf"]').waitFor({ timeout: 120_000 });
     expect(readFileSync(join(modelsDir, 'dropped.gguf')).equals(tiny)).toBe(true);
     expect(await page.getByTestId('model-drop').getAttribute('class')).not.toContain('over');
@@ -145,6 +150,22 @@ describe.skipIf(!HAVE_CHROMIUM)('Models screen: import, hub search, resumable do
     await card.getByText(`SHA-256 ${FakeHub.sha256(tiny)}`).waitFor({ timeout: 120_000 });
     expect(readFileSync(join(modelsDir, 'tiny-qwen2-Q4_K_M.gguf')).equals(tiny)).toBe(true);
     await page.locator('tr[data-file="tiny-qwen2-Q4_K_M.gguf"]').waitFor({ timeout: 120_000 });
+  }, T);
+
+  it('a web address with the SHA-256 left empty and nothing published downloads unverified, and says so', async () => {
+    const plain = new FakeHub([{ id: 'elsewhere/files', files: [{ path: 'plain.gguf', data: tiny }] }]);
+    await plain.start();
+    try {
+      await page.getByRole('textbox', { name: 'Web address (URL)' }).fill(`${plain.baseUrl}/elsewhere/files/resolve/main/plain.gguf`);
+      await page.locator('form.url').getByRole('button', { name: 'Download' }).click();
+      const card = page.locator('[data-download]', { hasText: 'plain.gguf' }).locator('wf-download-progress');
+      await expect.poll(() => card.getByTestId('download-state').getAttribute('data-phase'), { timeout: 120_000 }).toBe('verified');
+      expect(await card.getByTestId('download-unverified').textContent()).toMatch(/Not verified: no fingerprint \(SHA-256\) is published/);
+      expect(await card.textContent()).not.toContain('Checked against');
+      expect(readFileSync(join(modelsDir, 'plain.gguf')).equals(tiny)).toBe(true);
+    } finally {
+      await plain.close();
+    }
   }, T);
 
   it('deleting the loaded model asks, unloads it and deletes it', async () => {

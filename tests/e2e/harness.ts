@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { configFrom, type Config, type RawSettings } from '../../src/config/index.js';
 import { DEFAULT_MODELS_DIR, SYNTHETIC_FILES } from '../../src/gguf/index.js';
-import { createApp, ModelManager, type ServerPlugin } from '../../src/server/index.js';
+import { createApp, ModelManager, type AppDeps, type ServerPlugin } from '../../src/server/index.js';
 import { LoginCodes, rendererRoutes } from '../../src/server/routes/renderer.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -112,7 +112,7 @@ export interface InProcessServer {
   close: () => Promise<void>;
 }
 
-export async function startInProcess(opts: { settings?: RawSettings; plugins?: ServerPlugin[]; load?: boolean }): Promise<InProcessServer> {
+export async function startInProcess(opts: { settings?: RawSettings; plugins?: ServerPlugin[]; load?: boolean; deps?: (manager: ModelManager) => Partial<AppDeps> }): Promise<InProcessServer> {
   const config = configFrom({
     WESTFALL_API_TOKEN: TOKEN,
     WESTFALL_CONTEXT_SIZE: 2048,
@@ -125,7 +125,7 @@ export async function startInProcess(opts: { settings?: RawSettings; plugins?: S
   const manager = ModelManager.fromConfig(config);
   if (opts.load) await manager.load(TINY_MODEL);
   const logins = new LoginCodes();
-  const app = createApp(config, { manager, extraPlugins: [...(opts.plugins ?? []), rendererRoutes({ logins })] });
+  const app = createApp(config, { ...opts.deps?.(manager), manager, extraPlugins: [...(opts.plugins ?? []), rendererRoutes({ logins })] });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;

@@ -10,8 +10,9 @@ import { DEFAULT_CHAT_SETTINGS, StoreController, api, endSession, notify, report
 import { formatBytes } from '../shared/format.js';
 import { baseStyles } from '../shared/styles.js';
 import './prompt-cache-settings.js';
-import '../shared/locale-picker.js';
 import './providers-settings.js';
+import './workers-settings.js';
+import '../shared/locale-picker.js';
 
 export class SettingsView extends LitElement {
   static override properties: PropertyDeclarations = {
@@ -202,6 +203,7 @@ export class SettingsView extends LitElement {
         : nothing}
       <wf-prompt-cache-settings ?active=${this.active}></wf-prompt-cache-settings>
       <wf-providers-settings ?active=${this.active}></wf-providers-settings>
+      <wf-workers-settings ?active=${this.active}></wf-workers-settings>
       ${s.desktop
         ? nothing
         : html`<section class="card stack" aria-labelledby="session-title">

@@ -77,7 +77,9 @@ export class WorkerSettings {
     if (patch.workers && patch.split === undefined && next.split && next.split.length !== next.workers.length + 1) next.split = null;
     const parsed = workerSettingsSchema.safeParse(next);
     if (!parsed.success) {
-      throw new WestfallError('invalid_request', parsed.error.issues.map((i) => `${i.path.join('.') || 'workers'}: ${i.message}`).join('; '), {
+      // An address's own message names it; other problems say which setting.
+      const say = (i: z.core.$ZodIssue) => (i.path[0] === 'workers' && i.path.length > 1 ? i.message : `${i.path.join('.') || 'workers'}: ${i.message}`);
+      throw new WestfallError('invalid_request', parsed.error.issues.map(say).join('; '), {
         details: { fields: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
       });
     }

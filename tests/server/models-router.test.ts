@@ -143,6 +143,36 @@ describe('several local models', () => {
     }
   }, 180_000);
 
+  it('never unloads a model that is answering to make room: the other load is refused with memory_busy', async () => {
+    const s = await serve({ WESTFALL_MODEL_MEMORY_MB: Math.floor((estimate * 1.5) / MiB) });
+    const stop = new AbortController();
+    try {
+      expect((await complete(s, 'alpha')).status).toBe(200);
+      // A long generation keeps alpha busy until the test stops it.
+      const long = fetch(`${s.url}/v1/completions`, {
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body: JSON.stringify({ model: 'alpha', prompt: 'Tell a long story', max_tokens: 4000, ignore_eos: true, stream: true }),
+        signal: stop.signal,
+      }).then((r) => r.body?.pipeTo(new WritableStream()).catch(() => {}), () => {});
+      await expect.poll(() => metric(s, /^westfall_local_model_generations_running\{model="alpha"\}/), { timeout: 60_000, interval: 100 }).toBe(1);
+      const b = await complete(s, 'beta');
+      expect(b.status).toBe(503);
+      expect(b.json.error.code).toBe('memory_busy');
+      expect(b.json.error.message).toMatch(/alpha/);
+      expect(await stateOf(s, 'alpha')).toBe('ready');
+      stop.abort();
+      await long;
+      // Once alpha is idle, it makes room.
+      await expect.poll(() => metric(s, /^westfall_local_model_generations_running\{model="alpha"\}/), { timeout: 60_000, interval: 100 }).toBe(0);
+      expect((await complete(s, 'beta')).status).toBe(200);
+      expect(await stateOf(s, 'alpha')).toBe('none');
+    } finally {
+      stop.abort();
+      await s.close();
+    }
+  }, 180_000);
+
   it('refuses, before loading, a model that cannot fit even alone, and says why', async () => {
     const s = await serve({ WESTFALL_MODEL_MEMORY_MB: Math.max(1, Math.floor(estimate / MiB / 4)) });
     try {

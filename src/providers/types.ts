@@ -14,6 +14,9 @@ export const providerNameSchema = z
 /** Shell-style patterns ("qwen3*", "*-instruct"): only matching upstream models are offered. */
 export const modelFilterSchema = z.array(z.string().min(1).max(200)).max(50);
 
+/** What an Authorization header can carry: printable ASCII without spaces (no header injection). */
+const apiKeySchema = z.string().max(4096).regex(/^[\x21-\x7e]*$/, 'printable ASCII characters without spaces');
+
 export const fallbackSchema = z.union([z.literal('local'), z.string().regex(/^prv_[a-z0-9]+$/)]).nullable();
 
 export const providerInputSchema = z
@@ -21,7 +24,7 @@ export const providerInputSchema = z
     name: providerNameSchema,
     baseUrl: z.string().min(1).max(2000),
     /** Empty string or null: no key. */
-    apiKey: z.string().max(4096).nullable().optional(),
+    apiKey: apiKeySchema.nullable().optional(),
     timeoutMs: z.number().int().min(1000).max(600_000).default(60_000),
     modelFilter: modelFilterSchema.default([]),
     /** Where a request goes when this provider fails before its first token: another provider or the local model. */
@@ -40,7 +43,7 @@ export type ProviderPatch = z.output<typeof providerPatchSchema>;
 
 /** A test of connection details before saving them (or of a saved provider with a new key). */
 export const providerTestSchema = z
-  .object({ baseUrl: z.string().min(1).max(2000), apiKey: z.string().max(4096).nullable().optional(), timeoutMs: z.number().int().min(1000).max(600_000).optional(), modelFilter: modelFilterSchema.optional() })
+  .object({ baseUrl: z.string().min(1).max(2000), apiKey: apiKeySchema.nullable().optional(), timeoutMs: z.number().int().min(1000).max(600_000).optional(), modelFilter: modelFilterSchema.optional() })
   .strict();
 
 /** A provider as stored and used in the backend (the key decrypted only when a request needs it). */

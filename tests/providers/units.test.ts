@@ -72,6 +72,8 @@ describe('sealed keys and the store', () => {
     const store = new ProviderStore(db, SecretBox.open(join(dir, 'state')));
     const a = store.create({ name: 'a', baseUrl: 'http://127.0.0.1:1', apiKey: 'k1' });
     expect(code(() => store.create({ name: 'a', baseUrl: 'http://127.0.0.1:2' }))).toBe('conflict');
+    // A key that would break (or inject into) the Authorization header is refused at the boundary.
+    expect(() => store.create({ name: 'c', baseUrl: 'http://127.0.0.1:3', apiKey: 'k\r\nx-evil: 1' })).toThrow(/printable ASCII/);
     expect(code(() => store.create({ name: 'b', baseUrl: 'http://127.0.0.1:2', fallback: 'prv_0000' }))).toBe('provider_not_found');
     const b = store.create({ name: 'b', baseUrl: 'http://127.0.0.1:2', fallback: a.id });
     expect(code(() => store.update(a.id, { fallback: a.id }))).toBe('invalid_request');

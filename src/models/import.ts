@@ -73,6 +73,14 @@ async function checkSpace(
   }
 }
 
+/** The reader's reason in the user's words (the technical one stays in details.reason). */
+export function plainReason(reason: string): string {
+  if (/^not a GGUF file/.test(reason)) return 'it is not a GGUF model file (it does not start like one)';
+  if (/^the file is empty/.test(reason)) return 'the file is empty';
+  if (/truncated|extends past the end|past the end of the file/.test(reason)) return `the file is incomplete or damaged (${reason})`;
+  return `the file is damaged or of an unsupported kind (${reason})`;
+}
+
 /**
  * Streams `source` into the models directory as `fileName`, after checking that it is a GGUF model that
  * llama.cpp can open. Throws model_exists, insufficient_disk_space, invalid_model (with the reason, naming
@@ -122,7 +130,7 @@ export async function importModel(opts: ImportModelOptions): Promise<InstalledMo
     } catch (err) {
       if (!isWestfallError(err, 'invalid_model')) throw err;
       const reason = (err.details as { reason?: string } | undefined)?.reason ?? err.message;
-      throw new WestfallError('invalid_model', `${opts.fileName} is not a usable GGUF model: ${reason}`, {
+      throw new WestfallError('invalid_model', `${opts.fileName} is not a usable GGUF model: ${plainReason(reason)}`, {
         details: { fileName: opts.fileName, reason },
       });
     }

@@ -73,7 +73,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Models screen: import, hub search, resumable do
 
     await chooser.setInputFiles({ name: 'notes.gguf', mimeType: 'text/plain', buffer: Buffer.from('Shopping list: eggs, milk.\n') }, { timeout: 120_000 });
     const error = page.getByTestId('import-error');
-    await expect.poll(() => error.textContent(), { timeout: 120_000 }).toMatch(/notes\.gguf is not a usable GGUF model: not a GGUF file/);
+    await expect.poll(() => error.textContent(), { timeout: 120_000 }).toMatch(/notes\.gguf is not a usable GGUF model: it is not a GGUF model file/);
     await screenshot(page, 'models-import-refused');
     expect(readdirSync(modelsDir).sort()).toEqual(['my-tiny-model.gguf']);
 

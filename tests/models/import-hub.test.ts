@@ -121,7 +121,8 @@ describe('POST /api/models/import', () => {
     const r = await upload(fixture('notGguf'), 'notes.gguf');
     expect(r.status).toBe(422);
     expect(r.body.error.code).toBe('invalid_model');
-    expect(r.body.error.message).toMatch(/^notes\.gguf is not a usable GGUF model: not a GGUF file/);
+    expect(r.body.error.message).toBe('notes.gguf is not a usable GGUF model: it is not a GGUF model file (it does not start like one)');
+    expect(r.body.error.details.reason).toMatch(/bad magic/);
     expect(r.body.error.message).not.toContain(dir); // the temporary path is not the user's business
     expect(await readdir(dir)).toEqual([]);
   });
@@ -131,6 +132,7 @@ describe('POST /api/models/import', () => {
     expect(r.status).toBe(422);
     expect(r.body.error.code).toBe('invalid_model');
     expect(r.body.error.details.fileName).toBe('broken.gguf');
+    expect(r.body.error.message).toMatch(/^broken\.gguf is not a usable GGUF model: the file is (empty|incomplete or damaged|damaged or of an unsupported kind)/);
     expect(await readdir(dir)).toEqual([]);
   });
 

@@ -129,7 +129,11 @@ export class ModelPicker extends LitElement {
         ${unknown ? html`<option value=${this.value!} selected>${this.value} — not available</option>` : nothing}
       </select>
       ${selected
-        ? html`<span class="state" data-testid="model-state" data-state=${selected.state} data-kind=${selected.kind} title=${selected.kind === 'remote' ? `Messages of this chat go to ${selected.location}` : 'Runs on this computer'}
+        ? html`<span class="state" data-testid="model-state" data-state=${selected.state} data-kind=${selected.kind} title=${selected.kind === 'remote'
+              ? `Messages of this chat go to ${selected.location}`
+              : selected.state === 'ready'
+                ? 'Runs on this computer'
+                : 'Runs on this computer; loads with the next message'}
             >${stateLabel(selected)}</span
           >`
         : this._error

@@ -84,7 +84,6 @@ export const ERROR_CATALOG = {
   mcp_timeout: { status: 504, type: 'upstream_error', message: 'The MCP server did not answer in time' },
   mcp_tool_disabled: { status: 403, type: 'permission_error', message: 'This tool is not turned on for MCP clients (Settings → MCP)' },
   mcp_no_app: { status: 409, type: 'conflict_error', message: 'This tool changes data and needs the user to confirm it in the Westfall app, which is not open' },
-  mcp_post_only: { status: 405, type: 'invalid_request_error', message: 'This MCP endpoint is stateless and takes only POST' },
   mcp_declined: { status: 403, type: 'permission_error', message: 'The user declined this tool call in the Westfall app' },
   // remote OpenAI-compatible providers (src/providers)
   provider_not_found: { status: 404, type: 'not_found_error', message: 'No remote provider with this id' },

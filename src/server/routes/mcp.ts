@@ -2,15 +2,16 @@
 //   The assistant as an MCP client: /api/mcp/servers (add, import a Claude Desktop / VS Code file, switch
 //   on and off, remove, restart, list tools with their checks, "allow always"), per-conversation switches at
 //   /api/mcp/chats/:conversationId, and images from tool results at /api/mcp/attachments/:id.
-//   The assistant as an MCP server: POST /mcp (streamable HTTP, stateless, behind the same bearer token as
-//   the rest of the API), which tools are on (/api/mcp/host/tools), the audit list (/api/mcp/host/audit),
+//   The assistant as an MCP server: POST /mcp (streamable HTTP with sessions, behind the same bearer token as
+//   the rest of the API; GET for its event stream, DELETE to end a session), which tools are on (/api/mcp/host/tools), the audit list (/api/mcp/host/audit),
 //   the app's confirmation stream (/api/mcp/host/confirmations/events: while one is open, calls that change
 //   data are asked there; the app answers at /api/agent/confirmations/:id), and /api/mcp/host/confirm for
 //   `westfall mcp`, which runs in its own process and asks the running backend.
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { FastifyPluginAsync } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { WestfallError, notFound } from '../../errors.js';
 import { ATTACHMENT_ID_RE, attachmentMime, importMcpServers, parseMcpServersFile, parseServerConfig, SERVER_NAME_RE, type AppPresence, type Mcp } from '../../mcp/index.js';
@@ -33,6 +34,9 @@ const nameParams = z.object({ name: z.string().regex(SERVER_NAME_RE, 'a server n
 const toolParams = nameParams.extend({ tool: z.string().min(1).max(128) });
 const chatParams = z.object({ conversationId: z.string().min(1).max(100) });
 const enabledBody = z.object({ enabled: z.boolean() }).strict();
+/** MCP sessions over HTTP: at most this many (the oldest idle one gives way), closed after 30 idle minutes. */
+const MAX_SESSIONS = 32;
+const SESSION_IDLE_MS = 30 * 60_000;
 
 export function mcpRoutes(o: McpRoutesOptions): FastifyPluginAsync {
   return async (app) => {
@@ -188,31 +192,68 @@ export function mcpRoutes(o: McpRoutesOptions): FastifyPluginAsync {
     });
 
     // `westfall mcp` (another process) asks the user here and waits for the answer.
-    app.post('/api/mcp/host/confirm', async (req) => {
+    app.post('/api/mcp/host/confirm', async (req, reply) => {
       const body = parseWith(z.object({ request: z.record(z.string(), z.unknown()) }).strict(), req.body);
       const request = body.request as unknown as ConfirmationRequest;
       if (typeof request.id !== 'string' || typeof request.call !== 'object' || request.call === null) throw new WestfallError('invalid_params', 'not a confirmation request');
       const abort = new AbortController();
-      req.raw.on('close', () => abort.abort());
+      // The response closing early means `westfall mcp` went away (the request's own 'close' fires once
+      // its body is read).
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) abort.abort();
+      });
       return { outcome: await mcp.hostConfirm(request, abort.signal) };
     });
 
-    // Streamable HTTP, stateless: each POST gets its own Server and transport (no session to keep).
-    app.post('/mcp', async (req, reply) => {
-      const server = mcp.host.createServer('http');
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-      reply.hijack();
-      reply.raw.on('close', () => {
-        void transport.close();
-        void server.close();
-      });
-      await server.connect(transport);
-      await transport.handleRequest(req.raw, reply.raw, req.body);
-    });
-    const noSessions = async () => {
-      throw new WestfallError('mcp_post_only', 'this MCP endpoint is stateless: send JSON-RPC messages with POST');
+    // Streamable HTTP with sessions (the SDK's transport): a client's initialize opens one, its later
+    // requests carry mcp-session-id, DELETE ends it; idle ones are closed, and there are at most a few.
+    const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: ReturnType<typeof mcp.host.createServer>; seen: number }>();
+    const endSession = (id: string) => {
+      const s = sessions.get(id);
+      if (!s) return;
+      sessions.delete(id);
+      void s.transport.close().catch(() => {});
+      void s.server.close().catch(() => {});
     };
-    app.get('/mcp', noSessions);
-    app.delete('/mcp', noSessions);
+    const sweep = setInterval(() => {
+      for (const [id, s] of sessions) if (Date.now() - s.seen > SESSION_IDLE_MS) endSession(id);
+    }, 60_000);
+    sweep.unref();
+    app.addHook('onClose', async () => {
+      clearInterval(sweep);
+      for (const id of [...sessions.keys()]) endSession(id);
+    });
+    const handle = async (req: FastifyRequest, reply: FastifyReply) => {
+      const header = req.headers['mcp-session-id'];
+      const id = typeof header === 'string' ? header : undefined;
+      let session = id ? sessions.get(id) : undefined;
+      if (id && !session) throw new WestfallError('not_found', 'no such MCP session (it ended or the backend restarted): initialize again');
+      if (!session) {
+        if (req.method !== 'POST') throw new WestfallError('invalid_params', 'start an MCP session with an initialize request (POST)');
+        if (sessions.size >= MAX_SESSIONS) {
+          const oldest = [...sessions.entries()].sort((x, y) => x[1].seen - y[1].seen)[0];
+          if (oldest) endSession(oldest[0]);
+        }
+        const server = mcp.host.createServer('http');
+        const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          enableJsonResponse: true,
+          onsessioninitialized: (sid) => {
+            sessions.set(sid, { transport, server, seen: Date.now() });
+          },
+        });
+        transport.onclose = () => {
+          if (transport.sessionId) sessions.delete(transport.sessionId);
+        };
+        await server.connect(transport);
+        session = { transport, server, seen: Date.now() };
+      }
+      session.seen = Date.now();
+      reply.hijack();
+      await session.transport.handleRequest(req.raw, reply.raw, req.body);
+    };
+    app.post('/mcp', handle);
+    app.get('/mcp', handle);
+    app.delete('/mcp', handle);
   };
 }

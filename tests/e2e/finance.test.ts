@@ -224,6 +224,28 @@ describe.skipIf(!HAVE_CHROMIUM)('finance in the web UI', () => {
     await screenshot(page, 'finance-after-delete', true);
   }, T);
 
+  it('fits a 420 px window: no part of the finance screen is wider than the window', async () => {
+    await page.setViewportSize({ width: 420, height: 800 });
+    try {
+      for (const tab of ['Overview', 'Budgets', 'Import CSV']) {
+        await view.getByRole('tab', { name: tab }).click();
+        await expect
+          .poll(() =>
+            page.evaluate(() => {
+              const main = document.querySelector('wf-app')?.shadowRoot?.querySelector('main');
+              return main ? main.scrollWidth - main.clientWidth : -1;
+            }),
+          )
+          .toBeLessThanOrEqual(0);
+        await screenshot(page, `finance-420-${tab.split(' ')[0]!.toLowerCase()}`, true);
+      }
+      // The import done before is still on its tab: panels stay mounted while another tab is shown.
+      expect(await view.getByTestId('import-result').isVisible()).toBe(true);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  }, T);
+
   it('shows the locale setting in Settings too, and left no errors', async () => {
     await goTo(page, 'settings', 'Settings');
     const picker = page.locator('wf-settings-view').getByTestId('locale-select');

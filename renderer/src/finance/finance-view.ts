@@ -251,6 +251,7 @@ export class FinanceView extends LitElement {
 
   override render() {
     if (this._unavailable) return html`<div class="view"><h1 tabindex="-1">Finance</h1><p class="unavailable">Finance is not available in this backend.</p></div>`;
+    // Every tab's panel stays mounted, hidden when not chosen: a half-done import survives a look at the overview.
     return html`<div class="view stack">
       <div class="head">
         <h1 tabindex="-1">Finance</h1>
@@ -264,17 +265,15 @@ export class FinanceView extends LitElement {
           </section>`
         : html`<div role="tablist" aria-label="Finance">
               ${TABS.map(
-                (t) => html`<button role="tab" id="tab-${t.id}" aria-selected=${this._tab === t.id ? 'true' : 'false'} aria-controls="panel" @click=${() => (this._tab = t.id)}>${t.label}</button>`,
+                (t) => html`<button role="tab" id="tab-${t.id}" aria-selected=${this._tab === t.id ? 'true' : 'false'} aria-controls="panel-${t.id}" @click=${() => (this._tab = t.id)}>${t.label}</button>`,
               )}
             </div>
-            <div id="panel" role="tabpanel" aria-labelledby="tab-${this._tab}" class="stack">
-              ${this._tab === 'overview'
-                ? this.#overview()
-                : this._tab === 'budgets'
-                  ? html`<section class="card"><wf-finance-budgets .categories=${this._categories} currency=${this.#currency} @categories-changed=${() => void this.refresh()}></wf-finance-budgets></section>`
-                  : html`<section class="card">
-                      <wf-csv-import .accounts=${this._accounts} @imported=${() => void this.refresh()}></wf-csv-import>
-                    </section>`}
+            <div id="panel-overview" role="tabpanel" aria-labelledby="tab-overview" class="stack" ?hidden=${this._tab !== 'overview'}>${this.#overview()}</div>
+            <div id="panel-budgets" role="tabpanel" aria-labelledby="tab-budgets" ?hidden=${this._tab !== 'budgets'}>
+              <section class="card"><wf-finance-budgets .categories=${this._categories} currency=${this.#currency} @categories-changed=${() => void this.refresh()}></wf-finance-budgets></section>
+            </div>
+            <div id="panel-import" role="tabpanel" aria-labelledby="tab-import" ?hidden=${this._tab !== 'import'}>
+              <section class="card"><wf-csv-import .accounts=${this._accounts} @imported=${() => void this.refresh()}></wf-csv-import></section>
             </div>`}
     </div>`;
   }

@@ -38,8 +38,17 @@ export class TransactionList extends LitElement {
       .table-wrap {
         overflow-x: auto;
       }
-      td.actions {
+      td.actions,
+      td.date,
+      td.amount {
         white-space: nowrap;
+      }
+      /* Narrow windows (the tray's quick window): the account and category give way to the amount. */
+      @media (max-width: 560px) {
+        .col-account,
+        .col-category {
+          display: none;
+        }
       }
     `,
   ];
@@ -55,8 +64,8 @@ export class TransactionList extends LitElement {
                 <tr>
                   <th>Date</th>
                   <th>Payee</th>
-                  <th>Category</th>
-                  <th>Account</th>
+                  <th class="col-category">Category</th>
+                  <th class="col-account">Account</th>
                   <th class="num">Amount</th>
                   <th><span class="visually-hidden">Actions</span></th>
                 </tr>
@@ -76,10 +85,10 @@ export class TransactionList extends LitElement {
                         </td>
                       </tr>`
                     : html`<tr data-id=${t.id}>
-                        <td>${shortDate(t.date)}</td>
+                        <td class="date">${shortDate(t.date)}</td>
                         <td>${t.payee}${t.note ? html`<div class="small muted">${t.note}</div>` : nothing}</td>
-                        <td>${t.category ?? html`<span class="muted">—</span>`}</td>
-                        <td>${this.accounts.find((a) => a.id === t.accountId)?.name ?? t.accountId}</td>
+                        <td class="col-category">${t.category ?? html`<span class="muted">—</span>`}</td>
+                        <td class="col-account">${this.accounts.find((a) => a.id === t.accountId)?.name ?? t.accountId}</td>
                         <td class="num amount ${t.amount < 0 ? 'neg' : 'pos'}">${money(t.amount, t.currency)}</td>
                         <td class="actions">
                           <button class="ghost small" @click=${() => (this._editing = t.id)} aria-label="Edit transaction ${t.payee} ${t.date}">Edit</button>

@@ -75,6 +75,11 @@ export async function proxyChatCompletion(
     if (!out.destroyed && !out.writableEnded) out.write(s);
   };
   let done = false;
+  let stoppedBy: WestfallError | null = null;
+  const untrack = remote.trackStream((reason) => {
+    stoppedBy = reason;
+    opened.cancel();
+  });
   const run = (async () => {
     try {
       for (const ev of opened.head) {
@@ -99,12 +104,13 @@ export async function proxyChatCompletion(
     } catch (err) {
       if (clientGone.signal.aborted || out.destroyed) return;
       // The stream has begun: the error travels as a final event, in OpenAI's shape (clients raise it).
-      const e = isWestfallError(err) ? err : new WestfallError('upstream_error', `the stream from ${opened.info.provider} failed: ${(err as Error)?.message ?? err}`);
-      remote.service.report(opened.provider, e);
+      const e = stoppedBy ?? (isWestfallError(err) ? err : new WestfallError('upstream_error', `the stream from ${opened.info.provider} failed: ${(err as Error)?.message ?? err}`));
+      if (!stoppedBy) remote.service.report(opened.provider, e);
       write(`data: ${JSON.stringify(openAIErrorBody(toErrorInfo(e)))}\n\n`);
       write('data: [DONE]\n\n');
     } finally {
       finished = true;
+      untrack();
       clientGone.signal.removeEventListener('abort', stop);
       reply.raw.off('close', onClose);
       opened.cancel();

@@ -89,6 +89,8 @@ export class RemoteChat {
   readonly service: ProviderService;
   readonly retry: RetryPolicy;
   readonly #log: Logger | undefined;
+  /** Streams being passed to clients: ended with shutting_down when the app closes. */
+  readonly #streams = new Set<(reason: WestfallError) => void>();
 
   constructor(service: ProviderService, options: { retry?: Partial<RetryPolicy>; logger?: Logger } = {}) {
     this.service = service;
@@ -159,6 +161,19 @@ export class RemoteChat {
       fallback = { from: t.provider.name, to: provider.name, reason };
       target = { provider, upstreamModel };
     }
+  }
+
+  /** Registers a running stream's stop function; returns the function that unregisters it. */
+  trackStream(stop: (reason: WestfallError) => void): () => void {
+    this.#streams.add(stop);
+    return () => this.#streams.delete(stop);
+  }
+
+  /** Shutdown: every stream still running ends now with shutting_down (and its upstream request with it). */
+  closeStreams(): void {
+    const reason = new WestfallError('shutting_down');
+    for (const stop of [...this.#streams]) stop(reason);
+    this.#streams.clear();
   }
 
   /**

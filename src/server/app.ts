@@ -125,6 +125,7 @@ export function createApp(config: Config, deps: AppDeps = {}): FastifyInstance {
     ctx.closing = true;
     app.log.info({ streams: ctx.streams.size, ...manager.stats() }, 'closing: ending streams and generations');
     manager.beginShutdown();
+    ctx.remote?.closeStreams();
     const deadline = Date.now() + Math.max(100, config.shutdownTimeoutMs - 1000);
     const drained = await ctx.streams.drain(deadline - Date.now());
     if (!drained) app.log.warn({ streams: ctx.streams.size }, 'some streams did not end in time');

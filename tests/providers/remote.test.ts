@@ -28,6 +28,7 @@ describe('remote providers', () => {
   let proxy: FaultProxy;
   let proxyUrl: string;
   let router: ReturnType<typeof createApp>;
+  let routerClosed = false;
   let routerUrl: string;
   let manager: ModelManager;
   let providers: Providers;
@@ -84,7 +85,7 @@ describe('remote providers', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await router?.close();
+    if (!routerClosed) await router?.close();
     await proxy?.close();
     await upstream?.close();
     db?.close();
@@ -310,6 +311,29 @@ describe('remote providers', () => {
     expect(r.text).toBe(text);
     expect(r.usage.completionTokens).toBeGreaterThan(0);
     expect(gen.modelId).toBe(`up/${MODEL}`);
+  }, 60_000);
+
+  it('closing the app ends a remote stream with shutting_down, and the upstream request with it', async () => {
+    const abortedBefore = proxy.aborted;
+    const res = await fetch(`${routerUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { ...AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: `up/${MODEL}`, messages: [{ role: 'user', content: 'Go on' }], max_tokens: 4000, ignore_eos: true, stream: true }),
+    });
+    const reader = res.body!.getReader();
+    let text = String(Buffer.from((await reader.read()).value!));
+    const closing = router.close();
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      text += String(Buffer.from(r.value));
+    }
+    await closing;
+    routerClosed = true;
+    responses.push(text);
+    expect(text).toContain('"code":"shutting_down"');
+    expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    await expect.poll(() => proxy.aborted, { timeout: 30_000 }).toBe(abortedBefore + 1);
   }, 60_000);
 
   it('the API key appears in no response and no log line', async () => {

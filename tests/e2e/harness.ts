@@ -158,6 +158,10 @@ export interface PageProbe {
 export async function openPage(browser: Browser, opts: { colorScheme?: 'light' | 'dark'; origin?: string } = {}): Promise<PageProbe> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: opts.colorScheme ?? 'light' });
   if (opts.origin) await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: opts.origin });
+  // Playwright's 30 s default is a speed assertion on a busy 2-core CI machine; a wait that succeeds
+  // returns as soon as it does, so the longer limit costs nothing.
+  context.setDefaultTimeout(120_000);
+  context.setDefaultNavigationTimeout(120_000);
   const page = await context.newPage();
   const errors: string[] = [];
   const cspViolations: string[] = [];
@@ -204,11 +208,11 @@ export async function screenshot(page: Page, name: string, whole = false): Promi
 /** Signs in through a one-time login link and waits for the app shell. */
 export async function login(page: Page, loginUrl: string): Promise<void> {
   await page.goto(loginUrl);
-  await page.locator('nav[aria-label="Main"]').waitFor({ timeout: 30_000 });
+  await page.locator('nav[aria-label="Main"]').waitFor();
 }
 
 /** Goes to a view through the navigation and waits for its heading. */
 export async function goTo(page: Page, route: string, heading: string | RegExp): Promise<void> {
   await page.locator(`a[data-nav="${route}"]`).click();
-  await page.getByRole('heading', { level: 1, name: heading }).waitFor({ timeout: 15_000 });
+  await page.getByRole('heading', { level: 1, name: heading }).waitFor();
 }

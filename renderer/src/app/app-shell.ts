@@ -15,6 +15,7 @@ import '../time/time-view.js';
 import '../vault/vault-view.js';
 import '../music/music-view.js';
 import '../settings/settings-view.js';
+import '../settings/mcp-confirmations.js';
 
 const ICONS: Record<RouteName, TemplateResult> = {
   chat: html`<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 5h16v11H8l-4 4z" /></svg>`,
@@ -343,7 +344,9 @@ export class AppShell extends LitElement {
     if (!s.api) return html`<wf-login .error=${s.authError} ?desktop=${s.desktop}></wf-login>${notices}`;
 
     this._visited.add(s.route);
-    if (this._compact) return html`<main id="content">${this.#renderView('chat', true)}</main>${notices}`;
+    // Calls from other MCP clients that change data are confirmed wherever the app is.
+    const mcpConfirmations = html`<wf-mcp-confirmations></wf-mcp-confirmations>`;
+    if (this._compact) return html`<main id="content">${this.#renderView('chat', true)}</main>${notices}${mcpConfirmations}`;
     const effective = effectiveTheme();
     const themeLabel = s.theme === 'system' ? `Theme: system (${effective})` : `Theme: ${s.theme}`;
     return html`
@@ -377,7 +380,7 @@ export class AppShell extends LitElement {
         </div>
       </nav>
       <main id="content">${ROUTES.filter((r) => this._visited.has(r.name)).map((r) => this.#renderView(r.name, r.name === s.route))}</main>
-      ${notices}
+      ${notices}${mcpConfirmations}
     `;
   }
 }

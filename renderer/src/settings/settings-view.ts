@@ -12,6 +12,8 @@ import { baseStyles } from '../shared/styles.js';
 import './prompt-cache-settings.js';
 import './providers-settings.js';
 import './workers-settings.js';
+import './mcp-servers.js';
+import './mcp-exposed.js';
 import '../shared/locale-picker.js';
 
 export class SettingsView extends LitElement {
@@ -204,6 +206,8 @@ export class SettingsView extends LitElement {
       <wf-prompt-cache-settings ?active=${this.active}></wf-prompt-cache-settings>
       <wf-providers-settings ?active=${this.active}></wf-providers-settings>
       <wf-workers-settings ?active=${this.active}></wf-workers-settings>
+      <wf-mcp-servers ?active=${this.active}></wf-mcp-servers>
+      <wf-mcp-exposed ?active=${this.active}></wf-mcp-exposed>
       ${s.desktop
         ? nothing
         : html`<section class="card stack" aria-labelledby="session-title">

@@ -35,6 +35,7 @@ export async function proxyChatCompletion(
   reply: FastifyReply,
   streams?: StreamTracker,
 ): Promise<'handled' | LocalFallback> {
+  const started = performance.now();
   const clientGone = new AbortController();
   const onClose = () => {
     if (!reply.raw.writableFinished) clientGone.abort(new WestfallError('aborted', 'the client disconnected'));
@@ -69,7 +70,10 @@ export async function proxyChatCompletion(
     if (!clientGone.signal.aborted && !finished) clientGone.abort(new WestfallError('aborted', 'the client disconnected'));
   });
   let finished = false;
-  reply.headers({ ...infoHeaders(opened.info), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
+  // What the router itself took before the first token (everything but waiting for the upstream,
+  // retries included), in the standard Server-Timing header: bench:router reads it.
+  const routerMs = performance.now() - started - opened.upstreamMs;
+  reply.headers({ ...infoHeaders(opened.info), 'server-timing': `router;dur=${routerMs.toFixed(2)}, upstream;dur=${opened.upstreamMs.toFixed(1)}`, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
   void reply.send(out);
   const write = (s: string) => {
     if (!out.destroyed && !out.writableEnded) out.write(s);

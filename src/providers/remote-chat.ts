@@ -34,6 +34,8 @@ export interface OpenedRemote {
   raw(): AsyncGenerator<Buffer | string>;
   /** True when the stream already ended (no token at all, e.g. an empty reply). */
   ended: boolean;
+  /** Milliseconds from sending the answered request to its first token: the upstream's time. */
+  upstreamMs: number;
   cancel(): void;
 }
 
@@ -183,6 +185,7 @@ export class RemoteChat {
   async openStream(model: RemoteModel, body: Record<string, unknown>, signal?: AbortSignal): Promise<OpenedRemote | LocalFallback> {
     const r = await this.#withFallback(model, signal, async (t) => {
       const client = this.service.client(t.provider);
+      const sent = performance.now();
       const stream: UpstreamStream = await client.chatStream({ ...body, model: t.upstreamModel }, signal);
       const it = stream.events()[Symbol.asyncIterator]();
       const head: string[] = [];
@@ -192,11 +195,11 @@ export class RemoteChat {
           if (n.done) {
             // Ended before any token: a complete (empty) reply ends with [DONE]; anything else was cut.
             if (!head.some((e) => e.includes('[DONE]'))) throw new WestfallError('upstream_error', `the stream from ${t.provider.name} (${client.ctx.host}) ended before the first token`);
-            return { head, rest: it, raw: () => stream.rest(), ended: true, cancel: () => stream.cancel() };
+            return { head, rest: it, raw: () => stream.rest(), ended: true, upstreamMs: performance.now() - sent, cancel: () => stream.cancel() };
           }
           head.push(n.value);
           const data = eventData(n.value);
-          if (data !== null && isTokenEvent(data)) return { head, rest: it, raw: () => stream.rest(), ended: false, cancel: () => stream.cancel() };
+          if (data !== null && isTokenEvent(data)) return { head, rest: it, raw: () => stream.rest(), ended: false, upstreamMs: performance.now() - sent, cancel: () => stream.cancel() };
         }
       } catch (err) {
         stream.cancel();

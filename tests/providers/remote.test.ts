@@ -143,6 +143,7 @@ describe('remote providers', () => {
     expect(via.status).toBe(200);
     expect(via.headers.get('x-westfall-provider')).toBe('up');
     expect(via.headers.get('x-westfall-upstream-host')).toBe(new URL(proxyUrl).host);
+    expect(via.headers.get('server-timing')).toMatch(/^router;dur=\d+\.\d{2}, upstream;dur=\d+\.\d$/);
     expect(via.done).toBe(true);
     const direct = await stream({ ...request, model: MODEL }, upstream.url, { authorization: `Bearer ${UPSTREAM_KEY}` });
     const text = contentOf(via.events);

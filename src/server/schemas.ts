@@ -293,6 +293,8 @@ export type ChatResponse = z.infer<typeof chatResponseSchema>;
 /** POST /api/llm/tokens: how much of the context window these messages take, as a chat request would send them. */
 export const tokenCountRequestSchema = z
   .object({
+    /** Count with this model's template and window when it is loaded (else the default model's). */
+    model: modelNameSchema.optional(),
     messages: z.array(chatMessageSchema).max(10_000),
     tools: z.array(toolSchema).max(128).optional(),
     thinking: thinkingSchema.optional(),

@@ -232,6 +232,12 @@ describe('several local models', () => {
       expect(legacy.json.model).toBe('alpha');
       const list = (await available(s)).filter((m) => m.default);
       expect(list.map((m) => m.id)).toEqual(['alpha']);
+      // The context meter counts with the chat's model when it is loaded (its window), else the default's.
+      const count = (model?: string) => post(s, '/api/llm/tokens', { ...(model ? { model } : {}), messages: [{ role: 'user', content: 'hi' }], maxTokens: 8 });
+      const [own, def] = await Promise.all([count('beta'), count()]);
+      expect(own.status, JSON.stringify(own.json)).toBe(200);
+      expect(own.json.contextTokens).toBe(512);
+      expect(def.json.contextTokens).toBe(1024);
       const badSettings = await fetch(`${s.url}/api/models/beta/settings`, { method: 'PUT', headers: JSON_HEADERS, body: JSON.stringify({ contextSize: 'big' }) });
       expect(badSettings.status).toBe(400);
     } finally {

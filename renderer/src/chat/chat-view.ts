@@ -380,6 +380,7 @@ export class ChatView extends LitElement {
           @model-change=${(e: CustomEvent<{ model: string | null }>) => {
             setModelFor(this._activeId, e.detail.model);
             this.requestUpdate();
+            this.#recount(); // the window and template are the new model's once it is loaded
           }}
           ?tools-available=${this._toolsAvailable}
           ?settings-open=${this._settingsOpen}

@@ -5,6 +5,7 @@ import type { ApiClient } from '../api/client.js';
 import type { ChatMessage, ThinkingOptions } from '../api/types.js';
 import type { TokenCountResponse } from '../../../src/server/schemas.js';
 import { thinkingFor, type ChatSettings as AppChatSettings } from '../store.js';
+import { modelFor } from './chat-model.js';
 import { effectiveSettings, systemPromptOf } from './chat-settings.js';
 import type { LiveChat } from './live-chat.js';
 
@@ -16,6 +17,7 @@ export interface ContextFill {
 }
 
 export interface CountRequest {
+  model?: string;
   messages: ChatMessage[];
   thinking?: Pick<ThinkingOptions, 'enabled' | 'budget'>;
   maxTokens: number;
@@ -36,7 +38,9 @@ export class ContextCounter {
   countChat(chat: LiveChat, app: AppChatSettings): Promise<void> {
     const s = effectiveSettings(chat.settings, app);
     const t = thinkingFor(chat.id);
+    const model = modelFor(chat.id);
     return this.count({
+      ...(model ? { model } : {}),
       messages: chat.history(systemPromptOf(s, app)),
       thinking: { enabled: t.enabled, ...(t.enabled && t.budget !== null ? { budget: t.budget } : {}) },
       maxTokens: s.sampling.maxTokens,

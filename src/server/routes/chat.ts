@@ -43,8 +43,10 @@ export const chatRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
 
   app.post('/api/llm/tokens', async (request): Promise<TokenCountResponse> => {
     const body = parseWith(tokenCountRequestSchema, request.body);
-    const model = ctx.manager.model;
-    const context = ctx.manager.context;
+    // The chat's own model when it is loaded; counting never loads one (the default stands in until then).
+    const named = body.model ? ctx.manager.local.get(body.model) : null;
+    const model = named?.model ?? ctx.manager.model;
+    const context = named?.context ?? ctx.manager.context;
     if (!model || !context) throw new WestfallError('model_not_loaded', 'no model is loaded; load one first');
     const fit = fitMessages(model, body.messages, chatFormatOf(body), {
       windowTokens: context.info.contextSizePerSequence,

@@ -94,6 +94,11 @@ export const ERROR_CATALOG = {
   upstream_rate_limited: { status: 429, type: 'rate_limit_error', message: 'The remote provider is rate limiting requests; retry later' },
   upstream_redirect: { status: 502, type: 'upstream_error', message: 'The remote provider redirected to another host; the redirect was not followed' },
   upstream_error: { status: 502, type: 'upstream_error', message: 'The remote provider failed (a 5xx answer, a malformed reply or a stream cut off)' },
+  // documents (src/documents)
+  collection_not_found: { status: 404, type: 'not_found_error', message: 'No document collection with this id' },
+  document_unreadable: { status: 422, type: 'invalid_request_error', message: 'The file could not be read as a document (corrupt, encrypted, empty or of an unsupported type)' },
+  embedding_unavailable: { status: 409, type: 'conflict_error', message: 'No embedding model is available: load a model (or name the one the collection was embedded with) and index again' },
+  index_job_running: { status: 409, type: 'conflict_error', message: 'This collection is being indexed; wait for the job to end or stop it' },
 } as const satisfies Record<string, HttpMapping & { message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -2,6 +2,7 @@
 // directory (<dataDir>/westfall.db): migrations applied, reminders scheduled, the tool registry built.
 // close() stops the scheduler, locks the vault and closes the database.
 import path from 'node:path';
+import { DocumentService, documentTools } from '../documents/index.js';
 import { backupDatabase, backupFileName, ConversationStore, openDatabase, type BackupResult, type DB } from '../storage/index.js';
 import { FinanceService, financeTools } from './finance/index.js';
 import { Confirmations } from './confirmations.js';
@@ -34,6 +35,8 @@ export interface ToolServices {
   time: TimeService;
   vault: VaultService;
   music: MusicService;
+  /** Document collections and their index (src/documents); the server attaches the embedder. */
+  documents: DocumentService;
   /** Every tool function the model can call. */
   registry: ToolRegistry;
   /** Tool calls waiting for the user's approval (the agent route asks, the app answers). */
@@ -53,7 +56,8 @@ export function createToolServices(dataDir: string, options: ToolServicesOptions
   const time = new TimeService(db, { now, defaultCurrency: currency });
   const vault = new VaultService(db, { now, ...options.vault });
   const music = new MusicService(db, { now });
-  const registry = new ToolRegistry([...financeTools(finance), ...timeTools(time), ...vaultTools(vault), ...musicTools(music)]);
+  const documents = new DocumentService(db, { now });
+  const registry = new ToolRegistry([...financeTools(finance), ...timeTools(time), ...vaultTools(vault), ...musicTools(music), ...documentTools(documents)]);
   const confirmations = new Confirmations(options.confirmationTimeoutMs);
   if (options.startReminders !== false) time.reminders.start();
   let closed = false;
@@ -66,6 +70,7 @@ export function createToolServices(dataDir: string, options: ToolServicesOptions
     time,
     vault,
     music,
+    documents,
     registry,
     confirmations,
     backup: (dest) => backupDatabase(db, dest ?? path.join(dataDir, 'backups', backupFileName())),
@@ -74,6 +79,8 @@ export function createToolServices(dataDir: string, options: ToolServicesOptions
       closed = true;
       time.reminders.stop();
       confirmations.clear();
+      // Running index jobs stay 'running' in the database and resume at the next start.
+      void documents.close();
       vault.close();
       db.close();
     },

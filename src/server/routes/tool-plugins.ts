@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ToolServices } from '../../tools/services.js';
 import type { AgentBackend } from '../../tools/agent.js';
 import conversationRoutes from './conversations.js';
+import documentRoutes from './documents.js';
 import financeRoutes from './finance.js';
 import musicRoutes from './music.js';
 import timeRoutes from './time.js';
@@ -25,7 +26,7 @@ export interface ToolPluginsOptions {
   extraTools?: ToolRoutesOptions['extraTools'];
 }
 
-type Services = Pick<ToolServices, 'conversations' | 'finance' | 'time' | 'vault' | 'music' | 'registry' | 'confirmations'>;
+type Services = Pick<ToolServices, 'conversations' | 'finance' | 'time' | 'vault' | 'music' | 'documents' | 'registry' | 'confirmations'>;
 
 function bind<O extends object>(plugin: FastifyPluginAsync<O>, deps: O, name: string): FastifyPluginAsync<HostPluginOptions> {
   const wrapped: FastifyPluginAsync<HostPluginOptions> = async (app, host) => {
@@ -43,6 +44,7 @@ export function createToolPlugins(services: Services, options: ToolPluginsOption
     bind(timeRoutes, { time: services.time, ...hb }, 'westfall-time'),
     bind(vaultRoutes, { vault: services.vault, ...hb }, 'westfall-vault'),
     bind(musicRoutes, { music: services.music, ...hb }, 'westfall-music'),
+    bind(documentRoutes, { documents: services.documents, manager: undefined }, 'westfall-documents'),
     bind(
       toolRoutes,
       {

@@ -8,6 +8,7 @@ import { musicMigration } from './005-music.js';
 import { reasoningMigration } from './006-reasoning.js';
 import { branchesMigration } from './008-branches.js';
 import { mcpMigration } from './009-mcp.js';
+import { documentsMigration } from './010-documents.js';
 import { providersMigration } from './011-providers.js';
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -19,5 +20,6 @@ export const MIGRATIONS: readonly Migration[] = [
   reasoningMigration,
   branchesMigration,
   mcpMigration,
+  documentsMigration,
   providersMigration,
 ];

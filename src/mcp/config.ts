@@ -85,7 +85,9 @@ export function parseMcpServersFile(text: string): ImportedServers {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new WestfallError('invalid_params', `the file is not JSON: ${(err as Error).message}`);
+    // Only where: V8's message quotes the text, and an imported path may be any file.
+    const at = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new WestfallError('invalid_params', `the file is not JSON${at ? ` (at character ${at})` : ''}`);
   }
   return importMcpServers(doc);
 }

@@ -109,4 +109,22 @@ describe.skipIf(!HAVE_CHROMIUM)('model picker per chat', () => {
     await ask('Still there?');
     expect(sent.at(-1)).toMatchObject({ model: 'beta' });
   }, T);
+
+  it("with tools on, the agent runs on the chat's model too", async () => {
+    // beta unloaded: only the agent's request can load it again.
+    expect((await fetch(`${server.url}/api/models/beta/unload`, { method: 'POST', headers: AUTH })).status).toBe(200);
+    expect(await betaState()).toBe('none');
+    const bodies: Record<string, unknown>[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/api/agent/chat') && r.method() === 'POST') bodies.push(JSON.parse(r.postData() ?? '{}') as Record<string, unknown>);
+    });
+    await page.getByRole('checkbox', { name: 'Use tools' }).check();
+    await expect.poll(() => picker().inputValue(), { timeout: WAIT }).toBe('beta'); // still the first chat
+    await page.getByRole('textbox', { name: 'Message' }).fill('What did I spend this month?');
+    await page.getByRole('button', { name: 'Send message' }).click();
+    await expect.poll(() => bodies.length, { timeout: WAIT }).toBe(1);
+    expect(bodies[0]).toMatchObject({ model: 'beta' });
+    await expect.poll(betaState, { timeout: WAIT }).toBe('ready');
+    await page.getByRole('button', { name: 'Send message' }).waitFor({ timeout: WAIT });
+  }, T);
 });

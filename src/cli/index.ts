@@ -32,6 +32,7 @@ import { registerBenchCommand } from './commands/bench.js';
 import { runDoctor } from './commands/doctor.js';
 import { runMcpServer } from './commands/mcp.js';
 import { registerWorkerCommand } from './commands/worker.js';
+import { registerDocsCommand } from './commands/docs.js';
 import { createWorkers } from '../server/workers/index.js';
 import { VERSION } from '../version.js';
 
@@ -345,6 +346,7 @@ export function buildProgram(): Command {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (WESTFALL_LOG_LEVEL)')
     .action(async (flags: ServeFlags) => serve(flags));
   registerWorkerCommand(program);
+  registerDocsCommand(program, (flags) => loadConfigOrExit({ dataDir: flags.dataDir }).config);
   program
     .command('backup')
     .description('copy the database (conversations, finance, time tracking, vault, music library) to a file')

@@ -107,11 +107,6 @@ export class LocalEngine extends EventEmitter<LocalEngineEvents> implements Chat
     return [...this.#slots.values()].map((s) => s.model);
   }
 
-  /** Whether `name` is a model this engine can serve (installed or loaded). */
-  has(name: string): boolean {
-    return this.#installed().has(name) || this.#installed().has(modelIdOf(name));
-  }
-
   models(): ModelEntry[] {
     const out: ModelEntry[] = [];
     for (const [id, file] of this.#installed()) {

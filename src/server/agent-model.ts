@@ -6,6 +6,12 @@ import type { ModelManager } from './model-manager.js';
 
 export async function namedModelBackend(manager: ModelManager, name: string, keepAlive?: number): Promise<AgentBackend> {
   const { route, model } = await manager.prepare(name, { keepAlive });
+  if (!model && route.engine.kind === 'remote') {
+    // A remote provider's model (src/providers): its server renders the turns; tools go as OpenAI's
+    // native fields and the reply comes back already read (deltas).
+    const steps = managerBackend({ model: null, chat: (job) => manager.chat({ ...job, model: route.model }) });
+    return { model: () => null, generate: steps.generate };
+  }
   if (!model) {
     throw new WestfallError('invalid_request', `the model "${route.model}" runs on ${route.engine.id}; tool use with remote models goes through /v1/chat/completions`, {
       details: { model: route.model, engine: route.engine.id },

@@ -6,7 +6,7 @@
 // confirms through `confirm` — and the results are fed back as `tool` messages, up to `maxSteps`
 // generations; the last step may only answer. The conversation (thinking, calls and results included) is
 // saved in the conversation store.
-import { formatGenerateParams, type ChatFormat, type ChatFormatOptions, type Context, type Model, type ReasoningBudget } from '../engine/index.js';
+import { formatGenerateParams, type ChatDelta, type ChatFormat, type ChatFormatOptions, type Context, type Model, type ReasoningBudget } from '../engine/index.js';
 import { jsonSchemaToGrammar } from '../engine/index.js';
 import { WestfallError } from '../errors.js';
 import type { ConversationStore, NewMessage, StoredToolCall } from '../storage/index.js';
@@ -148,15 +148,19 @@ export interface AgentGenerateRequest {
   signal?: AbortSignal;
 }
 
-export interface AgentGeneration extends AsyncIterable<{ text: string }> {
+/** `deltas`: a remote server's reply piece, already read into content, thinking and call pieces. */
+export interface AgentGeneration extends AsyncIterable<{ text: string; deltas?: ChatDelta[] }> {
   /** The chat format the reply is in. */
   readonly chatFormat: ChatFormat | null;
   result: Promise<{ text: string; stopReason: string; usage: { promptTokens: number; completionTokens: number } }>;
 }
 
 export interface AgentBackend {
-  /** The model whose chat template renders the conversation. */
-  model(): Model;
+  /**
+   * The model whose chat template renders the conversation; null for a remote provider's model, whose
+   * server renders it (tools then go as OpenAI's native `tools` / `tool_calls`).
+   */
+  model(): Model | null;
   generate(request: AgentGenerateRequest): Promise<AgentGeneration>;
 }
 
@@ -336,7 +340,7 @@ export async function* runAgent(options: AgentOptions): AsyncGenerator<AgentEven
   const params = { maxTokens: 512, temperature: 0.3, ...options.params };
   const model = options.backend.model();
   const openAITools: OpenAITool[] = registry.openAITools();
-  const mode: ToolMode = !options.mode || options.mode === 'auto' ? chooseToolMode(model, openAITools) : options.mode;
+  const mode: ToolMode = !options.mode || options.mode === 'auto' ? (model ? chooseToolMode(model, openAITools) : 'native') : options.mode;
   const system = options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT;
   const thinkingEnabled = options.thinking?.enabled ?? true;
   // Off where the template cannot switch thinking off: a budget of 0 closes the block at once.
@@ -422,7 +426,7 @@ export async function* runAgent(options: AgentOptions): AsyncGenerator<AgentEven
         }
       }
     };
-    for await (const chunk of gen) yield* emit(reader.push(chunk.text));
+    for await (const chunk of gen) yield* emit(reader.push(chunk.text, chunk.deltas));
     const r = await gen.result;
     const serverAbort = (gen as { serverAbortReason?: unknown }).serverAbortReason;
     if (serverAbort) throw serverAbort;

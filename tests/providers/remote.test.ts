@@ -10,6 +10,9 @@ import { createApp, ModelManager } from '../../src/server/index.js';
 import { openDatabase, type DB } from '../../src/storage/index.js';
 import { createProviders, KEY_FILE, startRemoteGeneration, type Providers } from '../../src/providers/index.js';
 import { AUTH, TINY_MODEL, logCapture, startServer, tempDir, testConfig, type TestServer } from '../server/helpers.js';
+import { z } from 'zod';
+import { namedModelBackend } from '../../src/server/agent-model.js';
+import { defineTool, runAgentToEnd, ToolRegistry } from '../../src/tools/index.js';
 import { FaultProxy } from './fault-proxy.js';
 
 const UPSTREAM_KEY = 'sk-upstream-5ecret-0123456789abcdef';
@@ -313,6 +316,38 @@ describe('remote providers', () => {
     expect(r.usage.completionTokens).toBeGreaterThan(0);
     expect(gen.modelId).toBe(`up/${MODEL}`);
   }, 60_000);
+
+  it('the agent loop over a remote model: a native tool call streamed back as deltas, run, its result sent, an answer', async () => {
+    const ran: unknown[] = [];
+    const registry = new ToolRegistry([
+      defineTool({
+        name: 'add_numbers',
+        description: 'Add two small numbers.',
+        input: z.object({ a: z.number().int().min(0).max(99), b: z.number().int().min(0).max(99) }).strict(),
+        mutates: false,
+        handler: (x) => {
+          ran.push(x);
+          return { sum: x.a + x.b };
+        },
+      }),
+    ]);
+    const before = proxy.chatRequests().length;
+    const backend = await namedModelBackend(manager, `up/${MODEL}`);
+    expect(backend.model()).toBeNull();
+    const result = await runAgentToEnd({ backend, registry, messages: [{ role: 'user', content: 'What is 2 + 3?' }], toolChoice: 'required', maxSteps: 2, params: { maxTokens: 200, temperature: 0 } });
+    expect(result.mode).toBe('native');
+    // The random-weight model may make several calls in the step (parallel calls are allowed): each ran.
+    const n = result.toolCalls;
+    expect(n).toBeGreaterThanOrEqual(1);
+    expect(ran).toHaveLength(n);
+    expect(result.messages.map((m) => m.role)).toEqual(['user', 'assistant', ...Array(n).fill('tool'), 'assistant']);
+    // Both steps went upstream with OpenAI's native fields: the tools, then the call and its result.
+    const sent = proxy.chatRequests().slice(before).map((r) => JSON.parse(r.body) as { tools?: unknown[]; messages: { role: string; tool_calls?: unknown[] }[] });
+    expect(sent).toHaveLength(2);
+    expect(sent[0]!.tools).toHaveLength(1);
+    expect(sent[1]!.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', ...Array(n).fill('tool')]);
+    expect(sent[1]!.messages[2]!.tool_calls).toHaveLength(n);
+  }, 240_000);
 
   it('closing the app ends a remote stream with shutting_down, and the upstream request with it', async () => {
     const abortedBefore = proxy.aborted;

@@ -63,7 +63,7 @@ async function chat(body: Record<string, unknown>, approve: boolean | null = tru
     const res = await app.inject({
       method: 'POST',
       url: '/api/agent/chat',
-      payload: { stream: false, maxSteps: 2, toolChoice: 'required', params: { maxTokens: 160, temperature: 0.8, seed: 7 }, ...body },
+      payload: { stream: false, maxSteps: 2, toolChoice: 'required', params: { maxTokens: 96, temperature: 0.8, seed: 7 }, ...body },
     });
     expect(res.statusCode, res.body).toBe(200);
     return { ...json<{ conversationId: string; events: AgentEvent[]; mcpProblems?: { server: string; code: string }[] }>(res), answered };
@@ -139,10 +139,6 @@ describe('the filesystem server on a temp folder', () => {
     expect((result.result as { text: string }).text).toContain(folder);
     const saved = services.conversations.messages(r.conversationId);
     expect(saved.find((m) => m.role === 'tool')!.content).toContain(JSON.stringify(folder).slice(1, -1));
-
-    // Declined: not run, and the model is told.
-    const declined = await chat({ message: 'Again', tools: ['mcp_fs_list_allowed_directories'] }, false);
-    expect(ev(declined.events, 'tool_result')[0]).toMatchObject({ ok: false, result: { error: { code: 'declined' } } });
 
     // Allowed always: runs without asking.
     await app.inject({ method: 'PUT', url: '/api/mcp/servers/fs/tools/list_allowed_directories', payload: { allowAlways: true } });

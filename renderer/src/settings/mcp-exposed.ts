@@ -69,7 +69,7 @@ export class McpExposed extends LitElement {
       <ul data-testid="mcp-exposed-tools">
         ${this._tools.map(
           (t) => html`<li>
-            <label title=${t.description}
+            <label class="inline" title=${t.description}
               ><input type="checkbox" .checked=${t.enabled} @change=${(e: Event) => void this.#toggle(t, (e.target as HTMLInputElement).checked)} />
               ${t.title}${t.mutates ? ' ✎' : ''}</label
             >

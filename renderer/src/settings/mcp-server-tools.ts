@@ -1,5 +1,5 @@
 // <wf-mcp-server-tools .server>: one MCP server's tools as the model sees them (the server is started to
-// list them), each with "Allow always" (run without asking), and the tools whose schemas were refused, with why.
+// list them; `tools-loaded` tells the list to refresh its state), each with "Allow always" (run without asking), and the tools whose schemas were refused, with why.
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
 import { baseStyles } from '../shared/styles.js';
 import { reportError } from '../store.js';
@@ -50,6 +50,8 @@ export class McpServerTools extends LitElement {
       const r = await mcpApi.tools(this.server);
       this._tools = r.tools;
       this._problems = r.problems;
+      // The server was started to list them: its row's state changed.
+      this.dispatchEvent(new CustomEvent('tools-loaded', { bubbles: true, composed: true }));
     } catch (err) {
       this._error = (err as Error).message;
     }
@@ -70,9 +72,9 @@ export class McpServerTools extends LitElement {
     return html`<ul data-testid="mcp-tools-${this.server}">
         ${this._tools.map(
           (t) => html`<li>
-            <label
+            <label class="inline"
               ><input type="checkbox" .checked=${t.allowAlways} @change=${(e: Event) => void this.#allow(t, (e.target as HTMLInputElement).checked)} />
-              <strong>${t.title}</strong> <code>${t.name}</code> — allow always</label
+              <span><strong>${t.title}</strong> <code>${t.name}</code> — allow always</span></label
             >
             <div class="desc">${t.description}</div>
           </li>`,

@@ -126,14 +126,14 @@ export class McpServers extends LitElement {
     const state = s.status.state === 'failed' ? `failed: ${s.status.lastError ?? ''}` : s.status.state;
     return html`<li class="card stack" data-testid="mcp-server-${s.name}">
       <div class="row">
-        <label><input type="checkbox" .checked=${s.enabled} ?disabled=${this._busy} @change=${(e: Event) => void this.#run('Could not switch the server', () => mcpApi.setEnabled(s.name, (e.target as HTMLInputElement).checked))} /> <strong>${s.name}</strong></label>
+        <label class="inline"><input type="checkbox" .checked=${s.enabled} ?disabled=${this._busy} @change=${(e: Event) => void this.#run('Could not switch the server', () => mcpApi.setEnabled(s.name, (e.target as HTMLInputElement).checked))} /> <strong>${s.name}</strong></label>
         <span class=${s.status.state === 'failed' ? 'state-failed' : 'cmd'}>${state}</span>
         <button class="ghost" @click=${() => (this._open = this._open === s.name ? null : s.name)} aria-expanded=${this._open === s.name}>Tools</button>
         <button class="ghost" ?disabled=${this._busy} @click=${() => void this.#run('Could not restart the server', () => mcpApi.restart(s.name), `${s.name} restarted.`)}>Restart</button>
         <button class="ghost danger" ?disabled=${this._busy} @click=${() => void this.#remove(s)}>Remove</button>
       </div>
       <div class="cmd">${cmd}</div>
-      ${this._open === s.name ? html`<wf-mcp-server-tools .server=${s.name}></wf-mcp-server-tools>` : nothing}
+      ${this._open === s.name ? html`<wf-mcp-server-tools .server=${s.name} @tools-loaded=${() => void this.refresh()}></wf-mcp-server-tools>` : nothing}
     </li>`;
   }
 

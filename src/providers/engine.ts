@@ -112,6 +112,9 @@ export class RemoteEngine implements ChatEngine {
   }
 
   models(): ModelEntry[] {
+    // The model list is the last check's: a stale one (older than the health TTL, e.g. a server that was
+    // down when the app started) is checked again in the background, one check at a time per provider.
+    this.#remote.service.refresh().catch(() => {});
     const health = this.#remote.service.list().find((p) => p.id === this.id)?.health;
     return this.#remote.service
       .models()

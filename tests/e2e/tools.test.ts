@@ -73,6 +73,9 @@ function writeWav(file: string, tags: { title: string; artist: string; album: st
  * model's chat template, and the output is read in its chat format (Qwen2's: no thinking; thinking.test.ts
  * covers the agent's thinking with a template that has it).
  */
+/** How many tools each request of the "say nothing" chat offered. */
+const emptyAsked: number[] = [];
+
 function scriptedAgent(server: () => InProcessServer, services: () => ToolServices): AgentBackend {
   return {
     model: () => {
@@ -84,6 +87,14 @@ function scriptedAgent(server: () => InProcessServer, services: () => ToolServic
       const format = request.grammar ? 'json' : 'native';
       const chatFormat = server().manager.model!.tokenizeChat(request.messages, request.format).chatFormat;
       const question = request.messages.findLast((m) => m.role === 'user')?.content ?? '';
+      // A small model that says nothing when the tools are offered, and answers without them.
+      if (/say nothing/.test(question)) emptyAsked.push(request.format.tools?.length ?? 0);
+      if (/say nothing/.test(question)) return scripted(request.format.tools?.length ? '' : 'Here is an answer without tools.', chatFormat);
+      if (format === 'native' && /lunch/.test(question)) {
+        if (request.messages.some((m) => m.role === 'tool')) return scripted('Lunch recorded.', chatFormat);
+        const call = { name: 'finance_add_transaction', arguments: { accountId: 1, date: new Date().toISOString().slice(0, 10), amount: -12.5, payee: 'Lunch spot', category: 'Food' } };
+        return scripted(`<tool_call>\n${JSON.stringify(call)}\n</tool_call>`, chatFormat);
+      }
       if (format === 'native' && /balance/.test(question) && !request.messages.some((m) => m.role === 'tool')) {
         const today = new Date().toISOString().slice(0, 10);
         const calls = [
@@ -440,8 +451,10 @@ describe.skipIf(!HAVE_CHROMIUM)('personal tools in the web UI', () => {
     const card = page.getByTestId('tool-call').last();
     await card.waitFor({ timeout: 30_000 });
     await expect.poll(() => card.getByTestId('tool-status').textContent()).toBe('Needs your confirmation');
-    expect(await card.textContent()).toContain('finance_add_transaction');
-    expect(await card.textContent()).toContain('Tool cafe');
+    // In plain words, with the account's name and currency (not a function name and JSON).
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await card.getByTestId('tool-sentence').textContent()).toBe(`Add an expense of 4.5 USD at Tool cafe for Coffee to Checking on ${today}?`);
+    expect(await card.getByTestId('tool-title').textContent()).toBe('Add a transaction');
     await screenshot(page, 'chat-tool-confirm');
     await card.getByTestId('tool-confirm').click();
     await expect.poll(() => card.getByTestId('tool-status').textContent(), { timeout: 15_000 }).toBe('Done');
@@ -509,6 +522,56 @@ describe.skipIf(!HAVE_CHROMIUM)('personal tools in the web UI', () => {
       return [...log.children].map((el) => el.tagName.toLowerCase() + (el.getAttribute('sender') ? `:${el.getAttribute('sender')}` : ''));
     });
     expect(order).toEqual(['wf-chat-message:user', 'wf-chat-message:assistant', 'wf-tool-call-card', 'wf-tool-call-card', 'wf-chat-message:assistant']);
+  }, T);
+
+  it('chat with tools: a field the user edits before Allow is what is stored, and what the conversation keeps', async () => {
+    await page.getByRole('button', { name: '+ New chat' }).click();
+    await page.getByRole('textbox', { name: 'Message' }).fill('Log my lunch please');
+    await page.getByRole('button', { name: 'Send message' }).click();
+    const card = page.getByTestId('tool-call').last();
+    await expect.poll(() => card.getByTestId('tool-status').textContent(), { timeout: 30_000 }).toBe('Needs your confirmation');
+    const sentence = card.getByTestId('tool-sentence');
+    expect(await sentence.textContent()).toContain('Add an expense of 12.5 USD at Lunch spot for Food to Checking');
+    // The account is a select of the user's accounts; the amount and category are edited.
+    expect(await card.getByRole('combobox', { name: 'Account id' }).locator('option:checked').textContent()).toBe('Checking');
+    await card.getByRole('textbox', { name: 'Amount' }).fill('-13.75');
+    await card.getByRole('combobox', { name: 'Category', exact: true }).fill('Meals');
+    await expect.poll(() => sentence.textContent()).toContain('Add an expense of 13.75 USD at Lunch spot for Meals to Checking');
+    await screenshot(page, 'chat-tool-edit');
+    await card.getByTestId('tool-confirm').click();
+    await expect.poll(() => card.getByTestId('tool-status').textContent(), { timeout: 15_000 }).toBe('Done');
+    await expect.poll(() => page.locator('wf-chat-message[sender="assistant"]').last().locator('[data-testid="assistant-text"]').innerText()).toContain('Lunch recorded');
+    const stored = services.finance.transactions.list({ q: 'Lunch spot' });
+    expect(stored.total).toBe(1);
+    expect(stored.transactions[0]).toMatchObject({ amount: -1375, category: 'Meals' });
+    const conv = services.conversations.list().conversations.find((c) => c.title === 'Log my lunch please')!;
+    const saved = services.conversations.messages(conv.id).find((m) => m.toolCalls)!;
+    expect(saved.toolCalls![0]!.arguments).toMatchObject({ amount: -13.75, category: 'Meals', payee: 'Lunch spot' });
+    expect(await card.getByTestId('tool-arguments').textContent()).toContain('Meals');
+  }, T);
+
+  it('chat with tools: an empty reply says so, and Retry without tools answers', async () => {
+    await goTo(page, 'chat', /.+/);
+    await page.getByRole('button', { name: '+ New chat' }).click();
+    await page.getByRole('textbox', { name: 'Message' }).fill('Please say nothing at all');
+    await page.getByRole('button', { name: 'Send message' }).click();
+    const notice = page.getByTestId('empty-reply');
+    await notice.waitFor({ timeout: 30_000 });
+    expect(await notice.textContent()).toContain('The model ended without an answer.');
+    await screenshot(page, 'chat-empty-reply');
+    await notice.getByRole('button', { name: 'Retry without tools' }).click();
+    const reply = page.locator('wf-chat-message[sender="assistant"]').last();
+    await expect.poll(() => reply.locator('[data-testid="assistant-text"]').innerText(), { timeout: 30_000 }).toContain('Here is an answer without tools.');
+    // The first request offered the tools, the retry none.
+    expect(emptyAsked[0]).toBeGreaterThan(0);
+    expect(emptyAsked.at(-1)).toBe(0);
+    await expect.poll(() => page.getByTestId('empty-reply').count()).toBe(0);
+    // Saved once: the question and the answer (the empty reply was not kept).
+    const conv = services.conversations.list().conversations.find((c) => c.title === 'Please say nothing at all')!;
+    expect(services.conversations.messages(conv.id).map((m) => [m.role, m.content])).toEqual([
+      ['user', 'Please say nothing at all'],
+      ['assistant', 'Here is an answer without tools.'],
+    ]);
   }, T);
 
   it('raised no Content-Security-Policy violation and no script error', () => {

@@ -59,8 +59,8 @@ export class EmptyReply extends LitElement {
       <p>${REASONS[this.reason] ?? REASONS.ended}</p>
       <p class="hint">With tools on, their descriptions make the prompt longer; a small model may answer better without them.</p>
       <div class="actions">
-        <button class="primary" ?disabled=${this.disabled} @click=${() => this.#retry(true)}>Retry</button>
-        <button ?disabled=${this.disabled} @click=${() => this.#retry(false)}>Retry without tools</button>
+        <button class="primary" ?disabled=${this.disabled} @click=${() => this.#retry(false)}>Retry</button>
+        <button ?disabled=${this.disabled} @click=${() => this.#retry(true)}>Retry without tools</button>
       </div>
     </div>`;
   }

@@ -54,7 +54,7 @@ export class ToolForm extends LitElement {
       }
       input[type='checkbox'] {
         margin-top: 0.5rem;
-        justify-self: start;
+        align-self: flex-start;
       }
       .help {
         font-size: 0.75rem;

@@ -14,6 +14,7 @@ export const ROUTES = [
   { name: 'vault', label: 'Vault' },
   { name: 'music', label: 'Music' },
   { name: 'settings', label: 'Settings' },
+  { name: 'documents', label: 'Documents' },
 ] as const;
 export type RouteName = (typeof ROUTES)[number]['name'];
 

@@ -15,6 +15,7 @@ import '../time/time-view.js';
 import '../vault/vault-view.js';
 import '../music/music-view.js';
 import '../settings/settings-view.js';
+import '../documents/documents-view.js';
 import '../settings/mcp-confirmations.js';
 
 const ICONS: Record<RouteName, TemplateResult> = {
@@ -24,6 +25,7 @@ const ICONS: Record<RouteName, TemplateResult> = {
   time: html`<svg viewBox="0 0 24 24" aria-hidden="true"><circle cx="12" cy="12" r="9" /><path d="M12 7v5l3 3" /></svg>`,
   vault: html`<svg viewBox="0 0 24 24" aria-hidden="true"><rect x="5" y="10" width="14" height="10" rx="2" /><path d="M8 10V7a4 4 0 018 0v3" /></svg>`,
   music: html`<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M9 18V5l11-2v13" /><circle cx="6" cy="18" r="3" /><circle cx="17" cy="16" r="3" /></svg>`,
+  documents: html`<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 2h9l5 5v15H6zM14 2v6h6M9 13h8M9 17h8" /></svg>`,
   settings: html`<svg viewBox="0 0 24 24" aria-hidden="true"><circle cx="12" cy="12" r="3" /><path d="M12 2v3M12 19v3M2 12h3M19 12h3M4.9 4.9l2.1 2.1M17 17l2.1 2.1M4.9 19.1L7 17M17 7l2.1-2.1" /></svg>`,
 };
 
@@ -311,6 +313,8 @@ export class AppShell extends LitElement {
         return html`<wf-music-view data-route="music" ?hidden=${hidden} .active=${active}></wf-music-view>`;
       case 'settings':
         return html`<wf-settings-view data-route="settings" ?hidden=${hidden} .active=${active}></wf-settings-view>`;
+      case 'documents':
+        return html`<wf-documents-view data-route="documents" ?hidden=${hidden} .active=${active}></wf-documents-view>`;
     }
   }
 

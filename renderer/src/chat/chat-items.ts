@@ -1,6 +1,7 @@
 // What the chat shows, one item per message or tool call, and how a streaming reply's thinking and answer
 // grow. Thinking is timed in the window (from its first piece to the first piece of the answer) because
 // the stream carries no timestamps; a saved message brings its own `thinkingMs`.
+import type { Citation } from '../documents/documents-api.js';
 import type { MessageStats } from './chat-message.js';
 import type { ToolCallView } from './tool-call-card.js';
 
@@ -31,6 +32,8 @@ export interface MessageItem {
   dropped?: number | null;
   /** The reply had neither text nor a tool call: why (see empty-reply.ts). */
   empty?: string | null;
+  /** The document passages the reply was given, cited as [n] (documents/chat-documents.ts; not saved). */
+  citations?: Citation[];
 }
 
 export interface ToolItem {

@@ -112,7 +112,7 @@ export class ChatLog extends LitElement {
         e.stopPropagation();
         this.#step(it, e.detail.delta);
       }}
-    ></wf-chat-message>${it.empty && !it.streaming ? html`<wf-empty-reply reason=${it.empty} ?disabled=${this.busy || !last}></wf-empty-reply>` : nothing}`;
+    ></wf-chat-message>${it.empty && !it.streaming ? html`<wf-empty-reply reason=${it.empty} ?disabled=${this.busy || !last}></wf-empty-reply>` : nothing}${it.citations?.length ? html`<wf-doc-citations .citations=${it.citations}></wf-doc-citations>` : nothing}`;
   }
 
   override render() {

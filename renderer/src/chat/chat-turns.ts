@@ -9,6 +9,7 @@ import { newId } from '../api/chat-socket.js';
 import type { ThinkingOptions } from '../api/types.js';
 import { ApiError } from '../api/client.js';
 import { DEFAULT_CHAT_SETTINGS, getState, reportError, thinkingFor, type ThinkingSetting } from '../store.js';
+import { withDocuments } from '../documents/chat-documents.js';
 import { AgentTurn } from './agent-turn.js';
 import { modelFor } from './chat-model.js';
 import { explainError, thinkingToSave, type ChatItem, type MessageItem } from './chat-items.js';
@@ -154,9 +155,13 @@ export class ChatTurns {
   async #plain(chat: LiveChat, parentId: number | undefined): Promise<void> {
     const app = getState().chat;
     const settings = effectiveSettings(chat.settings, app);
-    const messages = chat.history(systemPromptOf(settings, app));
+    const history = chat.history(systemPromptOf(settings, app));
+    // The chat's document collections: the question goes with the passages that may answer it.
+    const docs = await withDocuments(chat.id, history);
+    const messages = docs?.messages ?? history;
     const params = requestParams(settings.sampling);
     const reply = this.#newReply(chat);
+    if (docs) reply.citations = docs.citations;
     const request = {
       messages,
       params,

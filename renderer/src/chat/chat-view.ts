@@ -30,6 +30,7 @@ import './chat-settings-panel.js';
 import './composer.js';
 import './context-meter.js';
 import './conversation-list.js';
+import '../documents/chat-documents.js';
 
 export type { ChatItem, MessageItem, ToolItem } from './chat-items.js';
 
@@ -401,6 +402,7 @@ export class ChatView extends LitElement {
               @settings-reset=${() => void this.#setSettings(null)}
             ></wf-chat-settings-panel>`
           : nothing}
+        <wf-chat-documents .conversationId=${this._activeId}></wf-chat-documents>
         <wf-chat-log
           .items=${this._items}
           ?busy=${this._busy}

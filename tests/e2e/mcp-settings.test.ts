@@ -1,7 +1,7 @@
 // Settings → MCP in Chromium against a real backend: a server added through the form (the reference
 // "everything" server from node_modules/.bin) is listed with its tools, one allowed always; a tool turned on
 // for other apps is called by the SDK's Client over /mcp, the call that changes data is confirmed on the card
-// the app shows, and it appears in the audit list.
+// the app shows, and it appears in the audit list; a chat's settings turn the server off for that chat.
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -101,5 +101,24 @@ describe.skipIf(!HAVE_CHROMIUM)('Settings: MCP', () => {
     expect(await audit.textContent()).toMatch(/Claude Desktop 1\.0 \(http\)[\s\S]*ok/);
     await screenshot(page, 'settings-mcp-audit');
     expect(probe.errors).toEqual([]);
+  }, T);
+
+  it('turns a server off for one chat in its settings', async () => {
+    const chat = services.conversations.create({ title: 'Files chat' });
+    // The chat list was read when the page opened.
+    await page.reload();
+    await goTo(page, 'chat', /.+/);
+    await page.getByRole('button', { name: /Files chat/ }).first().click();
+    await page.getByRole('button', { name: 'Chat settings' }).click();
+    const group = page.getByRole('group', { name: 'MCP servers in this chat' });
+    const box = group.getByRole('checkbox', { name: 'everything' });
+    await box.waitFor();
+    expect(await box.isChecked()).toBe(true);
+    await box.uncheck();
+    await expect.poll(() => mcp.store.chatChoices(chat.id)).toEqual({ everything: false });
+    await expect.poll(() => mcp.store.serversFor(chat.id).map((s) => s.name)).toEqual([]);
+    await screenshot(page, 'chat-mcp-servers');
+    // No model is loaded here: the chat's own requests that need one answer 503 model_not_loaded.
+    expect(probe.errors.filter((e) => !e.includes('503'))).toEqual([]);
   }, T);
 });

@@ -27,6 +27,7 @@ import { ToolRunner } from './tool-runner.js';
 import './chat-header.js';
 import './chat-log.js';
 import './chat-settings-panel.js';
+import './mcp-chat-servers.js';
 import './composer.js';
 import './context-meter.js';
 import './conversation-list.js';
@@ -400,7 +401,8 @@ export class ChatView extends LitElement {
               default-prompt=${app.systemPrompt}
               @settings-change=${(e: CustomEvent<{ settings: ChatSettings }>) => void this.#setSettings(e.detail.settings)}
               @settings-reset=${() => void this.#setSettings(null)}
-            ></wf-chat-settings-panel>`
+            ></wf-chat-settings-panel>
+            <wf-mcp-chat-servers .conversationId=${this._activeId}></wf-mcp-chat-servers>`
           : nothing}
         <wf-chat-documents .conversationId=${this._activeId}></wf-chat-documents>
         <wf-chat-log

@@ -98,7 +98,6 @@ export const ERROR_CATALOG = {
   collection_not_found: { status: 404, type: 'not_found_error', message: 'No document collection with this id' },
   document_unreadable: { status: 422, type: 'invalid_request_error', message: 'The file could not be read as a document (corrupt, encrypted, empty or of an unsupported type)' },
   embedding_unavailable: { status: 409, type: 'conflict_error', message: 'No embedding model is available: load a model (or name the one the collection was embedded with) and index again' },
-  index_job_running: { status: 409, type: 'conflict_error', message: 'This collection is being indexed; wait for the job to end or stop it' },
 } as const satisfies Record<string, HttpMapping & { message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

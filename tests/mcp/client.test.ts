@@ -132,13 +132,23 @@ describe('the filesystem server on a temp folder', () => {
     const r = await chat({ message: 'Which folders can you see?', tools: ['mcp_fs_list_allowed_directories'] });
     expect(ev(r.events, 'tool_call')[0]!.call.name).toBe('mcp_fs_list_allowed_directories');
     // Asked first: an MCP tool is confirmed unless allowed always.
-    expect(ev(r.events, 'confirmation_required')).toHaveLength(1);
-    expect(r.answered).toHaveLength(1);
+    const calls = ev(r.events, 'tool_call').length;
+    expect(ev(r.events, 'confirmation_required')).toHaveLength(calls);
+    expect(r.answered).toHaveLength(calls);
     const result = ev(r.events, 'tool_result')[0]!;
     expect(result.ok, JSON.stringify(result)).toBe(true);
     expect((result.result as { text: string }).text).toContain(folder);
     const saved = services.conversations.messages(r.conversationId);
     expect(saved.find((m) => m.role === 'tool')!.content).toContain(JSON.stringify(folder).slice(1, -1));
+
+    // Declined: not run, and the model is told.
+    const declined = await chat({ message: 'Again', tools: ['mcp_fs_list_allowed_directories'] }, false);
+    // (The model may make several calls in its turn: each is asked, each declined.)
+    const asked = ev(declined.events, 'confirmation_required');
+    expect(asked.length).toBeGreaterThanOrEqual(1);
+    const results = ev(declined.events, 'tool_result');
+    expect(results).toHaveLength(asked.length);
+    for (const r of results) expect(r).toMatchObject({ ok: false, result: { error: { code: 'declined' } } });
 
     // Allowed always: runs without asking.
     await app.inject({ method: 'PUT', url: '/api/mcp/servers/fs/tools/list_allowed_directories', payload: { allowAlways: true } });

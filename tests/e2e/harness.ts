@@ -211,8 +211,11 @@ export async function login(page: Page, loginUrl: string): Promise<void> {
   await page.locator('nav[aria-label="Main"]').waitFor();
 }
 
-/** Goes to a view through the navigation and waits for its heading. */
+/** Goes to a view through the navigation (opening the narrow layout's menu first) and waits for its heading. */
 export async function goTo(page: Page, route: string, heading: string | RegExp): Promise<void> {
-  await page.locator(`a[data-nav="${route}"]`).click();
+  const link = page.locator(`a[data-nav="${route}"]`);
+  // Narrow windows keep the links in the top bar's Menu.
+  if (!(await link.isVisible())) await page.getByTestId('menu-toggle').click();
+  await link.click();
   await page.getByRole('heading', { level: 1, name: heading }).waitFor();
 }

@@ -2,7 +2,9 @@
 // finance, time, vault, music, settings), the model's status, the theme toggle, notices, and the views.
 // Views are mounted on first visit and kept (hidden) afterwards, so a streaming chat or a download keeps
 // going while another view is shown. Keyboard: Alt+1…7 switch views, arrow keys move within the navigation,
-// a skip link jumps to the content, and the new view's heading takes focus after a switch.
+// a skip link jumps to the content, and the new view's heading takes focus after a switch. Below 700 px the
+// rail becomes a top bar with a Menu button (aria-expanded) that opens the links, the model status and the
+// theme toggle as a dropdown; Escape or focus leaving it closes it.
 import { LitElement, css, html, nothing, type PropertyDeclarations, type TemplateResult } from 'lit';
 import { ROUTES, StoreController, dismissNotice, effectiveTheme, navigate, setTheme, type RouteName } from '../store.js';
 import { baseStyles } from '../shared/styles.js';
@@ -33,12 +35,15 @@ export class AppShell extends LitElement {
   static override properties: PropertyDeclarations = {
     _visited: { state: true },
     _compact: { state: true },
+    _menuOpen: { state: true },
   };
 
   readonly #store = new StoreController(this);
   _visited = new Set<RouteName>();
   /** The desktop app's quick-ask window (`#/quick`): the chat alone. */
   _compact = /^#\/quick/.test(globalThis.location?.hash ?? '');
+  /** The narrow layout's navigation menu (the wide rail ignores it). */
+  _menuOpen = false;
   #lastRoute: RouteName | null = null;
   #userNavigated = false;
 
@@ -48,7 +53,9 @@ export class AppShell extends LitElement {
       :host {
         display: grid;
         grid-template-columns: 210px 1fr;
+        /* dvh: the visible height on mobile browsers (vh includes the area under their toolbars). */
         height: 100vh;
+        height: 100dvh;
         background: var(--wf-bg);
       }
       :host([compact]) {
@@ -86,6 +93,21 @@ export class AppShell extends LitElement {
       .brand img {
         width: 24px;
         height: 24px;
+      }
+      .menu-toggle {
+        display: none;
+      }
+      .menu-toggle svg {
+        width: 20px;
+        height: 20px;
+        fill: none;
+        stroke: currentColor;
+        stroke-width: 2;
+        stroke-linecap: round;
+      }
+      /* Wide: the panel's children are the rail's own (links, spacer, status). */
+      .menu-panel {
+        display: contents;
       }
       ul {
         list-style: none;
@@ -197,23 +219,50 @@ export class AppShell extends LitElement {
         margin: 0;
         flex: 1;
       }
-      @media (max-width: 720px) {
+      @media (max-width: 700px) {
         :host {
-          grid-template-columns: 1fr;
-          grid-template-rows: auto 1fr;
+          grid-template-columns: minmax(0, 1fr);
+          grid-template-rows: auto minmax(0, 1fr);
+        }
+        /* The quick-ask window has no navigation: its one row is the chat. */
+        :host([compact]) {
+          grid-template-rows: minmax(0, 1fr);
         }
         nav {
+          position: relative;
           flex-direction: row;
-          overflow-x: auto;
+          align-items: center;
+          padding: 0.35rem 0.5rem;
           border-right: none;
           border-bottom: 1px solid var(--wf-border);
+          padding-top: max(0.35rem, env(safe-area-inset-top));
         }
-        ul {
-          flex-direction: row;
+        .brand {
+          padding: 0 0.25rem;
         }
-        .brand,
+        .menu-toggle {
+          display: inline-flex;
+        }
+        .menu-panel {
+          display: none;
+          position: absolute;
+          top: 100%;
+          left: 0;
+          right: 0;
+          z-index: 15;
+          flex-direction: column;
+          gap: 0.25rem;
+          padding: 0.5rem;
+          background: var(--wf-surface);
+          border-bottom: 1px solid var(--wf-border);
+          box-shadow: var(--wf-shadow);
+          max-height: calc(100dvh - 3.5rem);
+          overflow-y: auto;
+        }
+        nav.open .menu-panel {
+          display: flex;
+        }
         .spacer,
-        .status,
         kbd {
           display: none;
         }
@@ -243,11 +292,18 @@ export class AppShell extends LitElement {
   };
 
   #go(route: RouteName): void {
+    this._menuOpen = false;
     this.#userNavigated = true;
     navigate(route);
   }
 
   #onNavKey(e: KeyboardEvent): void {
+    if (e.key === 'Escape' && this._menuOpen) {
+      e.preventDefault();
+      this._menuOpen = false;
+      this.renderRoot.querySelector<HTMLButtonElement>('.menu-toggle')?.focus();
+      return;
+    }
     const keys = ['ArrowDown', 'ArrowUp', 'Home', 'End'];
     if (!keys.includes(e.key)) return;
     const links = [...this.renderRoot.querySelectorAll<HTMLAnchorElement>('a.nav')];
@@ -256,6 +312,12 @@ export class AppShell extends LitElement {
     e.preventDefault();
     const next = e.key === 'Home' ? 0 : e.key === 'End' ? links.length - 1 : (i + (e.key === 'ArrowDown' ? 1 : -1) + links.length) % links.length;
     links[next]?.focus();
+  }
+
+  /** The menu closes when focus goes elsewhere (a click in the view, Tab past its last entry). */
+  #onNavFocusOut(e: FocusEvent): void {
+    const next = e.relatedTarget as Node | null;
+    if (this._menuOpen && !(next && this.renderRoot.querySelector('nav')?.contains(next))) this._menuOpen = false;
   }
 
   #cycleTheme(): void {
@@ -355,32 +417,43 @@ export class AppShell extends LitElement {
     const themeLabel = s.theme === 'system' ? `Theme: system (${effective})` : `Theme: ${s.theme}`;
     return html`
       <a class="skip" href="#content" @click=${this.#skipToContent}>Skip to content</a>
-      <nav aria-label="Main" @keydown=${this.#onNavKey}>
+      <nav aria-label="Main" class=${this._menuOpen ? 'open' : ''} @keydown=${this.#onNavKey} @focusout=${this.#onNavFocusOut}>
+        <button
+          class="ghost menu-toggle"
+          aria-expanded=${this._menuOpen ? 'true' : 'false'}
+          aria-controls="nav-menu"
+          data-testid="menu-toggle"
+          @click=${() => (this._menuOpen = !this._menuOpen)}
+        >
+          <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 6h16M4 12h16M4 18h16" /></svg>Menu
+        </button>
         <div class="brand"><img src="assets/favicon.svg" alt="" />Westfall</div>
-        <ul>
-          ${ROUTES.map(
-            (r, i) => html`<li>
-              <a
-                class="nav"
-                href="#/${r.name}"
-                aria-current=${s.route === r.name ? 'page' : nothing}
-                aria-keyshortcuts="Alt+${i + 1}"
-                data-nav=${r.name}
-                @click=${(e: Event) => {
-                  e.preventDefault();
-                  this.#go(r.name);
-                }}
-                >${ICONS[r.name]}<span>${r.label}</span><kbd aria-hidden="true">Alt+${i + 1}</kbd></a
-              >
-            </li>`,
-          )}
-        </ul>
-        <div class="spacer"></div>
-        <div class="status" aria-live="polite">
-          ${this.#statusLine()}
-          <button class="ghost small" @click=${this.#cycleTheme} aria-label="Switch theme (now ${themeLabel})" title=${themeLabel} data-testid="theme-toggle">
-            ${effective === 'dark' ? '☾ Dark' : '☀ Light'}
-          </button>
+        <div class="menu-panel" id="nav-menu">
+          <ul>
+            ${ROUTES.map(
+              (r, i) => html`<li>
+                <a
+                  class="nav"
+                  href="#/${r.name}"
+                  aria-current=${s.route === r.name ? 'page' : nothing}
+                  aria-keyshortcuts="Alt+${i + 1}"
+                  data-nav=${r.name}
+                  @click=${(e: Event) => {
+                    e.preventDefault();
+                    this.#go(r.name);
+                  }}
+                  >${ICONS[r.name]}<span>${r.label}</span><kbd aria-hidden="true">Alt+${i + 1}</kbd></a
+                >
+              </li>`,
+            )}
+          </ul>
+          <div class="spacer"></div>
+          <div class="status" aria-live="polite">
+            ${this.#statusLine()}
+            <button class="ghost small" @click=${this.#cycleTheme} aria-label="Switch theme (now ${themeLabel})" title=${themeLabel} data-testid="theme-toggle">
+              ${effective === 'dark' ? '☾ Dark' : '☀ Light'}
+            </button>
+          </div>
         </div>
       </nav>
       <main id="content">${ROUTES.filter((r) => this._visited.has(r.name)).map((r) => this.#renderView(r.name, r.name === s.route))}</main>

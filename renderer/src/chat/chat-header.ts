@@ -3,7 +3,8 @@
 // settings and export) and, under it, a banner while no model is ready. Properties: `heading`, `thinking`
 // (this chat's setting), `toolsAvailable`, `settingsOpen`, `canExport` (the chat is saved). Events:
 // `thinking-change` (from <wf-thinking-controls>, bubbles), `toggle-settings`, `export-chat` ({ format:
-// 'markdown' | 'json' }). "Use tools" is a setting of all chats and goes straight to the store.
+// 'markdown' | 'json' }). "Use tools" is a setting of all chats and goes straight to the store. Slot
+// `start`: what goes before the title (the chat view's "Chats" drawer button in narrow windows).
 import { LitElement, css, html, nothing, type PropertyDeclarations } from 'lit';
 import { DEFAULT_THINKING, StoreController, navigate, setChatSettings, type ThinkingSetting } from '../store.js';
 import { baseStyles } from '../shared/styles.js';
@@ -103,6 +104,7 @@ export class ChatHeader extends LitElement {
 
   override render() {
     return html`<header>
+        <slot name="start"></slot>
         <h1 tabindex="-1" class="grow">${this.heading}</h1>
         <wf-model-picker .value=${this.model}></wf-model-picker>
         <wf-thinking-controls .setting=${this.thinking}></wf-thinking-controls>

@@ -5,7 +5,8 @@
 // opens another, and shows again where they come back. Saved conversations are trees: the arrows under a
 // message switch between its versions, and the branch shown is what the model is sent. Deleting can be
 // undone for a few seconds; a chat can be renamed in the list, exported (Markdown, JSON) and imported
-// (JSON). Under the log, how much of the model's context window the branch shown takes.
+// (JSON). Under the log, how much of the model's context window the branch shown takes. In a narrow window
+// the conversation list is a drawer, opened by the "Chats" button in the header.
 import { LitElement, html, nothing, type PropertyDeclarations } from 'lit';
 import { StoreController, api, forgetThinking, moveThinking, notify, reportError, setThinking, thinkingFor, type ThinkingSetting } from '../store.js';
 import { baseStyles } from '../shared/styles.js';
@@ -49,6 +50,7 @@ export class ChatView extends LitElement {
     _settingsOpen: { state: true },
     _settings: { state: true },
     _fill: { state: true },
+    _listOpen: { state: true },
   };
 
   compact = false;
@@ -65,6 +67,8 @@ export class ChatView extends LitElement {
   /** The shown chat's own settings (null: the app's). */
   _settings: ChatSettings | null = null;
   _fill: ContextFill | null = null;
+  /** The conversation list's drawer (narrow windows only; wide ones always show the list). */
+  _listOpen = false;
 
   readonly #store = new StoreController(this);
   #source: ConversationSource | null = null;
@@ -352,19 +356,39 @@ export class ChatView extends LitElement {
     });
   }
 
+  #closeList(focusToggle = false): void {
+    if (!this._listOpen) return;
+    this._listOpen = false;
+    if (focusToggle) this.renderRoot.querySelector<HTMLButtonElement>('.list-toggle')?.focus();
+  }
+
   override render() {
     const title = this._conversations.find((c) => c.id === this._activeId)?.title ?? 'New chat';
     const app = this.#store.state.chat;
     return html`
-      <aside aria-label="Conversations">
+      <div class="scrim" ?hidden=${!this._listOpen} @click=${() => this.#closeList()}></div>
+      <aside
+        id="chat-list"
+        aria-label="Conversations"
+        class=${this._listOpen ? 'open' : ''}
+        @keydown=${(e: KeyboardEvent) => {
+          if (e.key === 'Escape') this.#closeList(true);
+        }}
+      >
         <wf-conversation-list
           .conversations=${this._conversations}
           .activeId=${this._activeId}
           .query=${this._query}
           .replying=${this._replying}
           ?persistent=${this._persistent}
-          @new-conversation=${this.#newConversation}
-          @select-conversation=${(e: CustomEvent<{ id: string }>) => void this.#open(e.detail.id)}
+          @new-conversation=${() => {
+            this.#closeList();
+            this.#newConversation();
+          }}
+          @select-conversation=${(e: CustomEvent<{ id: string }>) => {
+            this.#closeList();
+            void this.#open(e.detail.id);
+          }}
           @delete-conversation=${(e: CustomEvent<{ id: string }>) => this.#delete(e.detail.id)}
           @rename-conversation=${(e: CustomEvent<{ id: string; title: string }>) => void this.#rename(e.detail.id, e.detail.title)}
           @import-conversation=${(e: CustomEvent<{ text: string }>) => void this.#import(e.detail.text)}
@@ -393,7 +417,17 @@ export class ChatView extends LitElement {
           }}
           @toggle-settings=${() => (this._settingsOpen = !this._settingsOpen)}
           @export-chat=${(e: CustomEvent<{ format: 'markdown' | 'json' }>) => void this.#export(e.detail.format)}
-        ></wf-chat-header>
+          ><button
+            slot="start"
+            class="ghost small list-toggle"
+            aria-expanded=${this._listOpen ? 'true' : 'false'}
+            aria-controls="chat-list"
+            data-testid="chats-toggle"
+            @click=${() => (this._listOpen = !this._listOpen)}
+          >
+            ☰ Chats
+          </button></wf-chat-header
+        >
         ${this._settingsOpen
           ? html`<wf-chat-settings-panel
               .settings=${effectiveSettings(this._settings, app)}

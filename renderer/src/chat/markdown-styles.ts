@@ -56,8 +56,13 @@ export const markdownStyles = css`
     padding-left: 0.75rem;
     color: var(--wf-muted);
   }
+  /* A wide table scrolls inside the message instead of widening the log (narrow windows). */
   .md table {
     border-collapse: collapse;
+    display: block;
+    width: max-content;
+    max-width: 100%;
+    overflow-x: auto;
   }
   .md th,
   .md td {

@@ -56,6 +56,7 @@ export class InstalledModels extends LitElement {
       }
       td .actions {
         display: flex;
+        flex-wrap: wrap;
         gap: 0.35rem;
         justify-content: flex-end;
       }

@@ -188,6 +188,11 @@ export const baseStyles = css`
     border-collapse: collapse;
     width: 100%;
   }
+  /* A table's scrolling box is also the containing block of what is positioned in it (visually hidden
+     labels): otherwise those stay where the wide table put them and widen the page in narrow windows. */
+  .table-wrap {
+    position: relative;
+  }
   th,
   td {
     text-align: left;

@@ -3,7 +3,8 @@
 // long text) must not overflow the document or the app's scrolling <main> sideways, its main action must be
 // on screen once scrolled to, and the chat's composer must sit inside the viewport without scrolling.
 // Below 700 px the navigation is a top bar whose Menu opens and closes (click, Escape, a pick) and
-// navigates; below 900 px the chat's conversation list is a drawer that opens and picks a conversation.
+// navigates; below 900 px the chat's conversation list is a drawer that opens and picks a conversation; the
+// quick-ask window's page (#/quick) keeps its composer inside a small window.
 // Screenshots: test-results/screenshots/<view>-<width>.png. One backend, one browser, one page throughout.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -256,6 +257,20 @@ describe.skipIf(!HAVE_CHROMIUM)('responsive layout at 420, 768 and 1280 px', () 
     await page.setViewportSize({ width: 1280, height: HEIGHT });
     await drawer().waitFor();
     expect(await chatsToggle().isVisible()).toBe(false);
+  }, T);
+
+  it('the quick-ask window (#/quick, the chat alone) at 420 × 320: the composer inside it, nothing sideways', async () => {
+    await page.setViewportSize({ width: 420, height: 320 });
+    await page.goto(`${server.url}/#/quick`);
+    await page.reload(); // the shell reads #/quick when it starts
+    const box = page.getByRole('textbox', { name: 'Message' });
+    await box.waitFor();
+    expect(await page.locator('nav[aria-label="Main"]').count()).toBe(0);
+    expect(await chatsToggle().isVisible()).toBe(false);
+    await expect.poll(async () => Math.max(...Object.values(await overflow())), POLL).toBeLessThanOrEqual(0);
+    expect(await onScreen(box, false)).toBe(true);
+    expect(await onScreen(page.getByRole('button', { name: 'Send message' }), false)).toBe(true);
+    await screenshot(page, 'quick-ask-420');
     // No model is loaded: the context meter's count is refused (503), which the meter shows as unknown.
     expect(probe.httpErrors.filter((e) => e.startsWith('503') && !e.endsWith('/api/llm/tokens'))).toEqual([]);
     expect(probe.errors.filter((e) => !/status of 503/.test(e))).toEqual([]);

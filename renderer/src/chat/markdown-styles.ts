@@ -66,6 +66,8 @@ export const markdownStyles = css`
   }
   .md th,
   .md td {
+    /* Whole words in cells: a narrow table scrolls rather than breaking "Groceries" into letters. */
+    overflow-wrap: normal;
     border: 1px solid var(--wf-border);
     padding: 0.25rem 0.5rem;
   }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { isWestfallError } from '../errors.js';
 import { ToolError } from './errors.js';
+import type { ToolChoices } from './tool-sentence.js';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -47,14 +48,7 @@ export interface ToolDefinition<S extends z.ZodType = z.ZodType, R = unknown> {
   choices?: () => ToolChoices;
 }
 
-/** A value an argument may take, as the confirmation form offers it. */
-export interface ToolChoiceOption {
-  value: string | number;
-  label: string;
-  /** Extra words the sentence may use (`{accountId.currency}`). */
-  extra?: Record<string, string>;
-}
-export type ToolChoices = Record<string, ToolChoiceOption[]>;
+export type { ToolChoiceOption, ToolChoices } from './tool-sentence.js';
 
 /** One argument that is missing or wrong: its path and a message. */
 export interface ArgumentProblem {

@@ -1,7 +1,7 @@
 // A tool call in plain words, for the confirmation card: "Start a timer on project Garden?". Each tool
-// declares a template (registry.ts `confirm`); this fills it from the call's arguments. The renderer has
-// the same filler (renderer/src/chat/tool-form-sentence.ts) to update the sentence while the user edits
-// the form; tests/tools/tool-sentence.test.ts checks both on the same cases.
+// declares a template (registry.ts `confirm`); this fills it from the call's arguments. A pure module (no
+// imports): the renderer's bundle takes it too (renderer/src/chat/tool-form-sentence.ts), so the sentence
+// follows the user's edits of the form with the very same rules.
 //
 // Template syntax:
 //   {field}             the argument's value (a choice's label where the field has choices; "…" if missing)
@@ -11,7 +11,14 @@
 //   {field<0?yes:no}    words chosen by the sign of a number; {field?yes:no} by whether it is given/true;
 //   {field=value?yes:no} by its value; chained: {type=expense?an expense:type=income?an income:...}
 //   [ ... ]             an optional part, left out when a field inside it is missing
-import type { ToolChoices } from './registry.js';
+/** A value an argument may take, as the confirmation form offers it. */
+export interface ToolChoiceOption {
+  value: string | number;
+  label: string;
+  /** Extra words the sentence may use (`{accountId.currency}`). */
+  extra?: Record<string, string>;
+}
+export type ToolChoices = Record<string, ToolChoiceOption[]>;
 
 export const MISSING = '…';
 

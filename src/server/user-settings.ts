@@ -3,12 +3,12 @@
 // loadLastModel (default on): at start, load the model that was last loaded, as LM Studio and Jan do, so a
 // restart does not leave the app with "no model". The path is recorded whenever a model finishes loading.
 // WESTFALL_MODEL / --model, when set, wins over it.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { isSupportedLocale } from '../locale/index.js';
 import type { Logger } from '../logging/index.js';
 import type { ModelManager } from './model-manager.js';
+import { readStateFile, writeStateFile } from './state-file.js';
 
 export const SETTINGS_FILE = 'settings.json';
 
@@ -40,15 +40,7 @@ export class UserSettings {
    */
   static open(stateDir: string, log?: Logger): UserSettings {
     const file = path.join(stateDir, SETTINGS_FILE);
-    let raw: unknown = {};
-    try {
-      raw = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log?.warn({ file, err }, 'the settings file cannot be read; using defaults');
-    }
-    const parsed = userSettingsSchema.safeParse(raw);
-    if (!parsed.success) log?.warn({ file, issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }, 'the settings file has invalid values; using defaults');
-    return new UserSettings(file, parsed.success ? parsed.data : userSettingsSchema.parse({}));
+    return new UserSettings(file, readStateFile(file, userSettingsSchema, 'settings', log));
   }
 
   static inMemory(data: Partial<UserSettingsData> = {}): UserSettings {
@@ -61,12 +53,7 @@ export class UserSettings {
 
   update(patch: Partial<UserSettingsData>): UserSettingsData {
     this.#data = userSettingsSchema.parse({ ...this.#data, ...patch });
-    if (this.file) {
-      mkdirSync(path.dirname(this.file), { recursive: true });
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      writeFileSync(tmp, `${JSON.stringify(this.#data, null, 2)}\n`);
-      renameSync(tmp, this.file);
-    }
+    if (this.file) writeStateFile(this.file, this.#data);
     return this.get();
   }
 }

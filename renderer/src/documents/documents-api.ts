@@ -1,61 +1,11 @@
 // Documents as the backend shows them (/api/documents, src/documents): the shapes the screen and the chat
 // read, and the calls they make.
+import type { CollectionSummary as Collection, DocFile, IndexJob, SearchHit } from '../../../src/documents/types.js';
 import { api } from '../store.js';
 
-export interface IndexJob {
-  id: number;
-  collectionId: number;
-  state: 'queued' | 'running' | 'stopped' | 'done' | 'failed';
-  phase: 'scan' | 'index' | 'done';
-  filesTotal: number;
-  filesDone: number;
-  filesSkipped: number;
-  filesFailed: number;
-  filesRemoved: number;
-  pages: number;
-  chunksEmbedded: number;
-  currentFile: string | null;
-  error: string | null;
-}
-
-export interface Source {
-  id: number;
-  path: string;
-  kind: 'folder' | 'file';
-}
-
-export interface Collection {
-  id: number;
-  name: string;
-  embedModel: string | null;
-  dimensions: number | null;
-  watch: boolean;
-  sources: Source[];
-  files: number;
-  failed: number;
-  chunks: number;
-  pages: number;
-  job: IndexJob | null;
-}
-
-export interface DocFile {
-  id: number;
-  path: string;
-  status: 'indexed' | 'failed';
-  error: string | null;
-  pages: number;
-  chunks: number;
-}
-
-export interface SearchHit {
-  chunkId: number;
-  path: string;
-  fileName: string;
-  page: number | null;
-  heading: string | null;
-  text: string;
-  score: number;
-}
+// The backend's own shapes (src/documents/types.ts has no imports: only types cross into the bundle).
+export type { DocFile, IndexJob, SearchHit, Source } from '../../../src/documents/types.js';
+export type { CollectionSummary as Collection } from '../../../src/documents/types.js';
 
 export interface Citation {
   n: number;

@@ -1,12 +1,12 @@
 // Which workers (`westfall worker` on other machines) models are split over: `<stateDir>/workers.json`.
 //   { "enabled": true, "workers": ["192.168.1.20:50052"], "split": null }
 // `split`: weights, this machine first, then each worker in order; null: by each one's free memory.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { formatEndpoint, parseEndpoint } from '../../engine/rpc.js';
 import { WestfallError } from '../../errors.js';
 import type { Logger } from '../../logging/index.js';
+import { readStateFile, writeStateFile } from '../state-file.js';
 
 export const WORKERS_FILE = 'workers.json';
 
@@ -51,15 +51,7 @@ export class WorkerSettings {
   /** A missing file is no workers; a damaged one is reported and treated as none (nothing is split by surprise). */
   static open(stateDir: string, log?: Logger): WorkerSettings {
     const file = path.join(stateDir, WORKERS_FILE);
-    let raw: unknown = {};
-    try {
-      raw = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log?.warn({ file, err }, 'the workers file cannot be read; no workers are used');
-    }
-    const parsed = workerSettingsSchema.safeParse(raw);
-    if (!parsed.success) log?.warn({ file, issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }, 'the workers file has invalid values; no workers are used');
-    return new WorkerSettings(file, parsed.success ? parsed.data : workerSettingsSchema.parse({}));
+    return new WorkerSettings(file, readStateFile(file, workerSettingsSchema, 'workers', log));
   }
 
   static inMemory(data: Partial<z.input<typeof workerSettingsSchema>> = {}): WorkerSettings {
@@ -84,12 +76,7 @@ export class WorkerSettings {
       });
     }
     this.#data = parsed.data;
-    if (this.file) {
-      mkdirSync(path.dirname(this.file), { recursive: true });
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      writeFileSync(tmp, `${JSON.stringify(this.#data, null, 2)}\n`);
-      renameSync(tmp, this.file);
-    }
+    if (this.file) writeStateFile(this.file, this.#data);
     return this.get();
   }
 }

@@ -30,8 +30,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BACKENDS = ['cpu', 'cuda', 'vulkan', 'metal'];
-// Backends built from a patched copy of the pinned tree (scripts/patches/series.json).
-const PATCHED = new Set(['vulkan']);
+// Each backend builds from a patched copy of the pinned tree (scripts/patches/series.json): vulkan from its
+// own set (Debian's older Vulkan toolchain), every other backend from 'default'.
+const patchSet = (b) => (b === 'vulkan' ? 'vulkan' : 'default');
 
 const args = process.argv.slice(2);
 const opt = (name) => {
@@ -71,10 +72,10 @@ if (opt('llama-dir')) {
   }
   console.error(`[build-native] using ${llamaDir} as it is (not vendored or verified here)`);
 } else {
-  const vendorArgs = [path.join(root, 'scripts/vendor-llama.mjs'), ...(PATCHED.has(backend) ? [`--variant=${backend}`] : [])];
+  const vendorArgs = [path.join(root, 'scripts/vendor-llama.mjs'), `--variant=${patchSet(backend)}`];
   const vendor = spawnSync(process.execPath, vendorArgs, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   if (vendor.status !== 0) process.exit(vendor.status ?? 1);
-  llamaDir = PATCHED.has(backend) ? vendor.stdout.trim().split('\n').at(-1) : path.join(root, 'third_party/llama.cpp');
+  llamaDir = vendor.stdout.trim().split('\n').at(-1);
 }
 const llamaTools = args.includes('--llama-tools');
 
@@ -93,6 +94,18 @@ const cmdArgs = [
 console.error(`[build-native] ${backend}${portable ? ' (portable)' : ''} -> ${outDir}/`);
 // Paths relative to the checkout in ccache's keys, so a fresh clone elsewhere (CI) reuses earlier objects.
 const env = { ...process.env, CCACHE_BASEDIR: process.env.CCACHE_BASEDIR ?? root };
+// cmake-js `build` configures only a build folder without a cache, so a setting that changed since (another
+// llama.cpp tree, backend or CPU baseline) would be ignored: configure again first, keeping the objects.
+const cached = readCache(path.join(root, outDir, 'CMakeCache.txt'));
+const stale = Object.keys(cached).length > 0 && cmdArgs.some((a) => {
+  const m = /^--CD([A-Za-z0-9_]+)=(.*)$/.exec(a);
+  return m !== null && cached[m[1]] !== undefined && cached[m[1]] !== m[2];
+});
+if (stale) {
+  console.error(`[build-native] ${outDir}/ was configured with other settings; configuring it again`);
+  const cfg = spawnSync(process.execPath, [cmakeJs, 'configure', ...cmdArgs.slice(2)], { stdio: 'inherit', cwd: root, env });
+  if (cfg.status !== 0) process.exit(cfg.status ?? 1);
+}
 const res = spawnSync(process.execPath, cmdArgs, { stdio: 'inherit', cwd: root, env });
 if (res.status !== 0) process.exit(res.status ?? 1);
 
@@ -118,7 +131,7 @@ function writeManifest() {
   const dl = cache.GGML_BACKEND_DL === 'ON';
   const x86 = /^(x64|ia32)$/.test(process.arch);
   const pin = JSON.parse(readFileSync(path.join(root, 'third_party/llama.cpp.pin.json'), 'utf8'));
-  const series = PATCHED.has(backend) ? JSON.parse(readFileSync(path.join(root, 'scripts/patches/series.json'), 'utf8'))[backend] : null;
+  const series = opt('llama-dir') ? null : JSON.parse(readFileSync(path.join(root, 'scripts/patches/series.json'), 'utf8'))[patchSet(backend)];
   const manifest = {
     name: 'westfall_llama',
     backend,

@@ -16,6 +16,7 @@ import {
 } from './options.js';
 import type { Model } from './model.js';
 import type { PromptCache, PromptCacheEntry } from './prompt-cache.js';
+import { commonPrefix, spliceHeld } from './token-align.js';
 
 export interface SequenceCacheState {
   /** Tokens the sequence holds for prefix reuse. */
@@ -44,6 +45,8 @@ interface SequenceState {
   // What we believe the native cache holds: used only to route a prompt to the sequence that can reuse
   // the most; the native side keeps the authoritative copy.
   tokens: Int32Array;
+  /** How many of `tokens` were the last prompt (the rest is the reply). */
+  promptLength: number;
   /** When its last generation ended (a counter): among equal prefixes the latest wins, since the native
    * side keeps the latest idle sequence in the KV cache and parks the others. */
   lastUsed: number;
@@ -53,7 +56,7 @@ export class Context implements AsyncDisposable {
   readonly model: Model;
   readonly info: ContextInfo;
   #native: NativeContext | null;
-  #jobs = new Map<number, { gen: Generation; seq: number; prompt: Int32Array; cache: boolean; tag: string | undefined; loaded: boolean }>();
+  #jobs = new Map<number, { gen: Generation; seq: number; prompt: Int32Array; generated: Int32Array[]; cache: boolean; tag: string | undefined; loaded: boolean }>();
   #sequences: SequenceState[];
   #useClock = 0;
   #waiting: { prompt: Int32Array; start: (seq: number) => void; gen: Generation }[] = [];
@@ -69,7 +72,7 @@ export class Context implements AsyncDisposable {
     this.#native = nativeContext;
     this.#options = options;
     this.info = nativeContext.info();
-    this.#sequences = Array.from({ length: this.info.sequences }, () => ({ busy: false, reserved: false, tokens: new Int32Array(), lastUsed: 0 }));
+    this.#sequences = Array.from({ length: this.info.sequences }, () => ({ busy: false, reserved: false, tokens: new Int32Array(), promptLength: 0, lastUsed: 0 }));
     this.#onDispose = onDispose;
   }
 
@@ -94,14 +97,21 @@ export class Context implements AsyncDisposable {
     const job = this.#jobs.get(jobId);
     if (!job) return;
     if (kind === 'chunk') {
-      job.gen.push(payload as { text: string; tokens: Int32Array });
+      const chunk = payload as { text: string; tokens: Int32Array };
+      job.generated.push(chunk.tokens);
+      job.gen.push(chunk);
       return;
     }
     this.#jobs.delete(jobId);
     const seq = this.#sequences[job.seq];
     if (kind === 'done') {
       const result = payload as NativeGenerationResult;
-      if (seq) seq.tokens = job.prompt; // the prompt is certainly cached; the reply may be partly
+      // The reply too, as generated: the next turn's prompt is matched against it (token-align.ts). The
+      // native side may lack the last token (sampled, never decoded) and evaluates it then.
+      if (seq) {
+        seq.tokens = concatTokens(job.prompt, job.generated);
+        seq.promptLength = job.prompt.length;
+      }
       this.#afterReply(job, result);
       job.gen.finish(result);
     } else {
@@ -140,7 +150,8 @@ export class Context implements AsyncDisposable {
       if (s.busy || s.reserved) return;
       let n = 0;
       while (n < s.tokens.length && n < prompt.length && s.tokens[n] === prompt[n]) n++;
-      const rank = s.tokens.length > 0 && n === s.tokens.length ? 2 : s.tokens.length === 0 ? 1 : 0;
+      // Continuing its last prompt is continuing its conversation (a regenerated reply leaves only the reply).
+      const rank = s.tokens.length > 0 && n >= s.promptLength ? 2 : s.tokens.length === 0 ? 1 : 0;
       const key = rank === 2 ? n * 1e9 + s.lastUsed : -s.lastUsed;
       if (rank > bestRank || (rank === bestRank && key > bestKey)) {
         best = i;
@@ -239,6 +250,26 @@ export class Context implements AsyncDisposable {
     return found.shared > inMemory + 32 ? found.entry : null;
   }
 
+  // The prompt spelled with the tokens a sequence or a saved state already holds, where they spell the same
+  // text (a previous reply that does not tokenize back the same way); the most reused wins.
+  #reuseHeld(prompt: Int32Array): Int32Array {
+    const held: Int32Array[] = this.#sequences.map((s) => s.tokens).filter((t) => t.length > 0);
+    const pc = this.#promptCache;
+    if (pc) held.push(...pc.cache.tokensOf(pc.scope));
+    const candidates = held
+      .map((tokens) => ({ tokens, shared: commonPrefix(tokens, prompt) }))
+      .filter((c) => c.shared > 0 && c.shared < c.tokens.length && c.shared < prompt.length)
+      .sort((x, y) => y.shared - x.shared)
+      .slice(0, 4);
+    let best = { tokens: prompt, reused: Math.max(0, ...held.map((t) => commonPrefix(t, prompt))) };
+    const bytesOf = (t: Int32Array) => this.model.tokenBytes(t);
+    for (const c of candidates) {
+      const spliced = spliceHeld(prompt, c.tokens, bytesOf);
+      if (spliced && spliced.reused > best.reused && spliced.tokens.length < this.info.contextSizePerSequence) best = spliced;
+    }
+    return best.tokens;
+  }
+
   /** Tokenizes a string prompt (special tokens in the text are parsed) or passes token ids through. */
   toTokens(input: PromptInput): Int32Array {
     if (typeof input === 'string') return this.model.tokenizePrompt(input);
@@ -253,8 +284,9 @@ export class Context implements AsyncDisposable {
   generate(input: PromptInput, params: GenerateParams = {}): Generation {
     const ctx = this.#nativeOrThrow();
     const p = parseOrThrow(generateParamsSchema, params, 'generation parameters');
-    const prompt = this.toTokens(input);
+    let prompt = this.toTokens(input);
     if (prompt.length === 0) throw new WestfallError('invalid_params', 'the prompt is empty');
+    if (p.cachePrompt) prompt = this.#reuseHeld(prompt);
     if (prompt.length >= this.info.contextSizePerSequence) {
       throw new WestfallError(
         'context_overflow',
@@ -335,7 +367,7 @@ export class Context implements AsyncDisposable {
         this.#startWaiting();
         return;
       }
-      this.#jobs.set(jobId, { gen, seq, prompt, cache: useCache, tag: p.cacheTag, loaded });
+      this.#jobs.set(jobId, { gen, seq, prompt, generated: [], cache: useCache, tag: p.cacheTag, loaded });
     };
     // Started at once, a rejected request (a grammar that does not parse, say) throws from generate();
     // started later from the wait queue, or after reading a saved state, it fails the generation instead.
@@ -347,7 +379,9 @@ export class Context implements AsyncDisposable {
       if (this.#saveTimers.has(seq)) {
         let n = 0;
         while (n < s.tokens.length && n < prompt.length && s.tokens[n] === prompt[n]) n++;
-        if (n < s.tokens.length) this.#saveNow(seq);
+        // Only a prompt that leaves the previous one is another conversation: one that leaves only the
+        // reply is a regenerated answer of the same.
+        if (n < s.promptLength) this.#saveNow(seq);
         else this.#cancelSave(seq);
       }
       s.busy = true;
@@ -416,7 +450,10 @@ export class Context implements AsyncDisposable {
     try {
       const tokens = await ctx.loadState(sequence, path);
       const s = this.#sequences[sequence];
-      if (s) s.tokens = tokens;
+      if (s) {
+        s.tokens = tokens;
+        s.promptLength = tokens.length;
+      }
       return tokens;
     } catch (err) {
       throw toWestfallError(err);
@@ -428,7 +465,10 @@ export class Context implements AsyncDisposable {
     try {
       await ctx.clearSequence(sequence);
       const s = this.#sequences[sequence];
-      if (s) s.tokens = new Int32Array();
+      if (s) {
+        s.tokens = new Int32Array();
+        s.promptLength = 0;
+      }
     } catch (err) {
       throw toWestfallError(err);
     }
@@ -472,4 +512,16 @@ export class Context implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     this.dispose();
   }
+}
+
+function concatTokens(head: Int32Array, rest: readonly Int32Array[]): Int32Array {
+  if (rest.length === 0) return head;
+  const out = new Int32Array(head.length + rest.reduce((n, t) => n + t.length, 0));
+  out.set(head);
+  let at = head.length;
+  for (const t of rest) {
+    out.set(t, at);
+    at += t.length;
+  }
+  return out;
 }

@@ -197,6 +197,16 @@ export class Model implements AsyncDisposable {
   }
 
   /**
+   * Each token's own bytes, concatenated, and where each ends; control and user-defined tokens are written
+   * as 0xFF, id, 0xFF so that they never equal text. Two runs of tokens spell the same text exactly when
+   * their bytes are equal (detokenize's text depends on neighbours and on UTF-8 boundaries).
+   */
+  tokenBytes(tokens: Int32Array): { bytes: Uint8Array; ends: Uint32Array } {
+    const m = this.#nativeOrThrow();
+    return callNative(() => m.tokenBytes(tokens));
+  }
+
+  /**
    * Renders messages with the model's own chat template through llama.cpp's chat layer, which also picks
    * the model's tool-call and thinking format (`chatFormat`). Models without a template get ChatML.
    */

@@ -67,6 +67,7 @@ export interface NativeModel {
   info(): NativeModelInfo;
   tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array;
   detokenize(tokens: Int32Array, removeSpecial: boolean, unparseSpecial: boolean): string;
+  tokenBytes(tokens: Int32Array): { bytes: Buffer; ends: Uint32Array };
   isEndOfGeneration(token: number): boolean;
   applyChat(requestJson: string): NativeChatFormat;
   dispose(): void;

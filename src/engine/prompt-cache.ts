@@ -189,6 +189,13 @@ export class PromptCache {
     await rm(file, { force: true }).catch(() => {});
   }
 
+  /** The tokens each saved state of `scope` holds. */
+  tokensOf(scope: string): Int32Array[] {
+    const out: Int32Array[] = [];
+    for (const e of this.#entries.values()) if (e.scope === scope) out.push(e.tokens);
+    return out;
+  }
+
   /** The entry of `scope` sharing the longest prefix with `prompt`, and how many tokens it shares. */
   best(scope: string, prompt: Int32Array): { entry: PromptCacheEntry; shared: number } | null {
     let best: { entry: PromptCacheEntry; shared: number } | null = null;

@@ -151,6 +151,7 @@ Napi::Function Model::Init(Napi::Env env) {
       InstanceMethod<&Model::Info>("info"),
       InstanceMethod<&Model::Tokenize>("tokenize"),
       InstanceMethod<&Model::Detokenize>("detokenize"),
+      InstanceMethod<&Model::TokenBytes>("tokenBytes"),
       InstanceMethod<&Model::IsEndOfGeneration>("isEndOfGeneration"),
       InstanceMethod<&Model::ApplyChatTemplate>("applyChat"),
       InstanceMethod<&Model::Dispose>("dispose"),
@@ -318,6 +319,45 @@ Napi::Value Model::Detokenize(const Napi::CallbackInfo& info) {
   }
   out.resize(std::max(0, n));
   return Napi::String::New(env, out);
+}
+
+// tokenBytes(tokens) -> { bytes: Buffer, ends: Uint32Array }: each token's own bytes, concatenated, and where
+// each ends. Unlike detokenize, nothing depends on the neighbours (no leading-space removal, no UTF-8
+// decoding), so two token runs spell the same text exactly when their bytes are equal. Control and
+// user-defined tokens (<|im_end|>, <think>) are written as 0xFF, their id, 0xFF: never equal to any text,
+// so a special token only ever matches itself.
+Napi::Value Model::TokenBytes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const llama_model* m = Get(env);
+  std::vector<int32_t> tokens = GetTokens(info[0], "tokens");
+  const llama_vocab* vocab = llama_model_get_vocab(m);
+  const int32_t n_vocab = llama_vocab_n_tokens(vocab);
+  std::string bytes;
+  bytes.reserve(tokens.size() * 4);
+  auto ends = Napi::Uint32Array::New(env, tokens.size());
+  std::vector<char> piece(64);
+  for (size_t i = 0; i < tokens.size(); i++) {
+    const int32_t t = tokens[i];
+    if (t < 0 || t >= n_vocab) throw CodedError(env, "invalid_params", "token id " + std::to_string(t) + " is outside the vocabulary");
+    const llama_token_attr attr = llama_vocab_get_attr(vocab, t);
+    if (attr & (LLAMA_TOKEN_ATTR_CONTROL | LLAMA_TOKEN_ATTR_USER_DEFINED)) {
+      bytes.push_back('\xFF');
+      for (int b = 0; b < 4; b++) bytes.push_back(static_cast<char>((static_cast<uint32_t>(t) >> (8 * b)) & 0xFF));
+      bytes.push_back('\xFF');
+    } else {
+      int32_t n = llama_token_to_piece(vocab, t, piece.data(), static_cast<int32_t>(piece.size()), 0, false);
+      if (n < 0) {
+        piece.resize(static_cast<size_t>(-n));
+        n = llama_token_to_piece(vocab, t, piece.data(), static_cast<int32_t>(piece.size()), 0, false);
+      }
+      bytes.append(piece.data(), static_cast<size_t>(std::max(0, n)));
+    }
+    ends[i] = static_cast<uint32_t>(bytes.size());
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("bytes", Napi::Buffer<char>::Copy(env, bytes.data(), bytes.size()));
+  out.Set("ends", ends);
+  return out;
 }
 
 Napi::Value Model::IsEndOfGeneration(const Napi::CallbackInfo& info) {

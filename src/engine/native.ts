@@ -102,6 +102,8 @@ export interface NativeContext {
   /** The sequence's tokens and KV state; null while it generates or when it holds nothing. */
   stateData(sequence: number): Promise<{ tokens: Int32Array; data: Buffer } | null>;
   clearSequence(sequence: number): Promise<void>;
+  /** Makes the buffer saved states are restored through this large now (pages touched). */
+  reserveRestore(bytes: number): void;
   cacheState(): Promise<{ tokens: number; resident: boolean; parkedBytes: number }[]>;
   info(): {
     contextSize: number;

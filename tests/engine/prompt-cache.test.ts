@@ -250,3 +250,32 @@ describe('shared prefix across sequences', () => {
     }
   });
 });
+
+describe('the read buffer kept between loads', () => {
+  // States of a few MiB (a real one of 3,000 tokens is ~36 MB): reading into a buffer the process already
+  // holds avoids a fresh one's page faults, and two loads at once must never share it.
+  it('is reused after release, never shared by two loads at once, and each load reads its own bytes', async () => {
+    const dir = mkdtempSync(path.join(root, 'spare-'));
+    const cache = await openCache(dir);
+    const state = (seed: number) => {
+      const data = Buffer.alloc(3 << 20);
+      for (let i = 0; i < data.length; i += 4096) data[i] = (seed + i / 4096) & 0xff;
+      return data;
+    };
+    const tokens = (first: number) => Int32Array.from({ length: 16 }, (_, i) => first + i);
+    await cache.save('scope', tokens(100), state(1), 'a');
+    await cache.save('scope', tokens(200), state(2), 'b');
+    const entry = (first: number) => cache.best('scope', tokens(first))!.entry;
+
+    cache.warm(cache.largestBytes('scope'));
+    const [a, b] = await Promise.all([cache.load(entry(100)), cache.load(entry(200))]);
+    expect(a!.data.equals(state(1))).toBe(true);
+    expect(b!.data.equals(state(2))).toBe(true);
+    expect(a!.data.buffer).not.toBe(b!.data.buffer);
+
+    a!.release();
+    const again = await cache.load(entry(200));
+    expect(again!.data.buffer).toBe(a!.data.buffer); // the released buffer, read into again
+    expect(again!.data.equals(state(2))).toBe(true);
+  });
+});

@@ -117,6 +117,18 @@ size_t Context::PreparePrefix(Job& job) {
   std::vector<uint8_t> restore_data;
   restore_tokens.swap(job.restore_tokens);
   restore_data.swap(job.restore_data);
+  struct GiveBack {  // on every return below
+    Context* self;
+    std::vector<uint8_t>& data;
+    ~GiveBack() {
+      constexpr size_t kKeepAtMost = size_t(256) << 20;
+      std::lock_guard<std::mutex> lock(self->mutex_);
+      if (data.capacity() > self->restore_spare_.capacity() && data.capacity() <= kKeepAtMost) {
+        data.clear();
+        self->restore_spare_.swap(data);
+      }
+    }
+  } give_back{this, restore_data};
   if (!job.cache_prompt) {
     clear();
     return 0;

@@ -4,9 +4,9 @@
 //   - after a restart, the next message of that conversation against a fresh chat's;
 //   - a new chat sharing a long system prompt and tool definitions with an earlier one, against the same
 //     request with cache_prompt false (everything evaluated).
-//   tsx bench/resume.ts [--threads 2] [--turns 20] [--reply 64] [--servers westfall,llama-server]
+//   tsx bench/resume.ts [--threads 2] [--turns 20] [--reply 64] [--repeats 3] [--think 2500] [--servers westfall,llama-server]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,12 +20,21 @@ const { values } = parseArgs({
     turns: { type: 'string', default: '20' },
     reply: { type: 'string', default: '64' },
     servers: { type: 'string', default: 'westfall,llama-server' },
+    repeats: { type: 'string', default: '3' },
+    think: { type: 'string', default: '2500' },
     out: { type: 'string', default: path.join(root, 'docs/benchmarks/resume.md') },
   },
 });
 const THREADS = Number(values.threads);
 const TURNS = Number(values.turns);
 const REPLY = Number(values.reply);
+// Each figure is the median over this many conversations (other words each time): one request's time to
+// first token on a shared 2-core machine moves by tens of percent from one minute to the next.
+const REPEATS = Math.max(1, Number(values.repeats));
+// Between requests, as a person reads the reply: both servers do work after a reply (llama-server copies the
+// prompt into its RAM cache, Westfall writes the conversation state after a quiet moment), and measured
+// back to back that work lands on the other server's next request.
+const THINK_MS = Math.max(0, Number(values.think));
 const CONTEXT = 4096;
 const PARALLEL = 4;
 const TOKEN = 'westfall-bench-token-0123456789';
@@ -62,6 +71,32 @@ interface Server {
   headers: Record<string, string>;
   start(): Promise<void>;
   stop(): Promise<void>;
+  pid(): number | undefined;
+}
+
+/** CPU time a process has used, in clock ticks (Linux); null elsewhere or once it is gone. */
+function cpuTicks(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return null;
+  }
+}
+
+/** The think time, then until no server has used any CPU for 300 ms (at most 30 s more). */
+async function settle(servers: Server[]): Promise<void> {
+  await new Promise((r) => setTimeout(r, THINK_MS));
+  const pids = servers.map((s) => s.pid()).filter((p): p is number => p !== undefined);
+  const total = () => pids.reduce((n, p) => n + (cpuTicks(p) ?? 0), 0);
+  let last = total();
+  let quiet = 0;
+  for (let waited = 0; quiet < 3 && waited < 30_000; waited += 100) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = total();
+    quiet = now === last ? quiet + 1 : 0;
+    last = now;
+  }
 }
 
 async function waitReady(url: string, proc: ChildProcess): Promise<void> {
@@ -102,6 +137,7 @@ function westfall(modelPath: string): Server {
       await waitReady(`${this.base}/health/ready`, proc);
     },
     stop: () => stopProcess(proc),
+    pid: () => proc?.pid,
   };
 }
 
@@ -119,6 +155,7 @@ function llamaServer(modelPath: string): Server {
       await waitReady(`${this.base}/health`, proc);
     },
     stop: () => stopProcess(proc),
+    pid: () => proc?.pid,
   };
 }
 
@@ -192,43 +229,68 @@ async function measureAll(servers: Server[]): Promise<Result[]> {
     await s.start();
     await send(s, [{ role: 'user', content: message(999) }]); // the first request of a process pays one-time costs
   }
-  const results = servers.map((s) => ({ name: s.name, history: [] as Msg[], turns: [] as Turn[] }));
-  for (let t = 1; t <= TURNS; t++) {
-    for (const [i, s] of servers.entries()) {
-      const r = results[i]!;
-      r.history.push({ role: 'user', content: message(t) });
-      const turn = await send(s, r.history);
-      r.history.push({ role: 'assistant', content: turn.content });
-      r.turns.push(turn);
-      console.error(`${s.name}: turn ${t}: ${turn.ttftMs.toFixed(0)} ms to first token (server: prompt ${turn.serverPromptMs?.toFixed(0) ?? '?'} ms), ${turn.promptTokens} prompt tokens (${turn.cachedTokens ?? '?'} cached)`);
+  const results = servers.map((s) => ({ name: s.name, convs: [] as { history: Msg[]; turns: Turn[] }[] }));
+  for (let rep = 0; rep < REPEATS; rep++) {
+    for (const r of results) r.convs.push({ history: [], turns: [] });
+    for (let t = 1; t <= TURNS; t++) {
+      for (const [i, s] of servers.entries()) {
+        const c = results[i]!.convs[rep]!;
+        c.history.push({ role: 'user', content: message(t + 1000 * rep) });
+        await settle(servers);
+        const turn = await send(s, c.history);
+        c.history.push({ role: 'assistant', content: turn.content });
+        c.turns.push(turn);
+        console.error(`${s.name}: conversation ${rep + 1}, turn ${t}: ${turn.ttftMs.toFixed(0)} ms to first token (server: prompt ${turn.serverPromptMs?.toFixed(0) ?? '?'} ms), ${turn.promptTokens} prompt tokens (${turn.cachedTokens ?? '?'} cached)`);
+      }
     }
   }
-  for (const s of servers) {
-    await s.stop();
-    await s.start();
-  }
+  // After a restart, the first message is either the next one of a saved conversation or a new chat's:
+  // each is measured as the first request of a fresh process.
+  const restart = async () => {
+    for (const s of servers) {
+      await s.stop();
+      await s.start();
+    }
+  };
   const out: Result[] = [];
-  const resumes: Turn[] = [];
-  const freshes: Turn[] = [];
-  for (const [i, s] of servers.entries()) {
-    const r = results[i]!;
-    r.history.push({ role: 'user', content: message(TURNS + 1) });
-    resumes.push(await send(s, r.history));
+  const resumes: Turn[][] = servers.map(() => []);
+  const freshes: Turn[][] = servers.map(() => []);
+  for (let rep = 0; rep < REPEATS; rep++) {
+    await restart();
+    for (const [i, s] of servers.entries()) {
+      await settle(servers);
+      const c = results[i]!.convs[rep]!;
+      c.history.push({ role: 'user', content: message(TURNS + 1 + 1000 * rep) });
+      resumes[i]!.push(await send(s, c.history));
+    }
+    await restart();
+    for (const [i, s] of servers.entries()) {
+      await settle(servers);
+      freshes[i]!.push(await send(s, [{ role: 'user', content: message(500 + rep) }]));
+    }
   }
-  for (const s of servers) freshes.push(await send(s, [{ role: 'user', content: message(500) }]));
   // A new chat with the same system prompt and tools as an earlier one.
   const chat = (n: number) => [{ role: 'system', content: SYSTEM }, { role: 'user', content: message(n) }];
   for (const [i, s] of servers.entries()) {
     await send(s, chat(600), { tools: TOOLS });
+    await settle(servers);
     const sharedWithout = await send(s, chat(601), { tools: TOOLS, cache_prompt: false });
+    await settle(servers);
     const sharedWith = await send(s, chat(602), { tools: TOOLS });
-    const resume = resumes[i]!;
-    const fresh = freshes[i]!;
+    const resume = median(resumes[i]!);
+    const fresh = median(freshes[i]!);
     console.error(`${s.name}: after a restart: next message ${resume.ttftMs.toFixed(0)} ms (${resume.promptTokens} tokens, ${resume.cachedTokens ?? '?'} cached), fresh chat ${fresh.ttftMs.toFixed(0)} ms`);
     console.error(`${s.name}: new chat with shared system prompt and tools: ${sharedWith.ttftMs.toFixed(0)} ms (${sharedWith.cachedTokens ?? '?'} of ${sharedWith.promptTokens} cached); all evaluated: ${sharedWithout.ttftMs.toFixed(0)} ms`);
-    out.push({ name: s.name, turns: results[i]!.turns, resume, fresh, sharedWith, sharedWithout });
+    const convs = results[i]!.convs;
+    const turns = convs[0]!.turns.map((_, t) => median(convs.map((c) => c.turns[t]!)));
+    out.push({ name: s.name, turns, resume, fresh, sharedWith, sharedWithout });
   }
   return out;
+}
+
+/** The turn with the median time to first token. */
+function median(turns: Turn[]): Turn {
+  return [...turns].sort((a, b) => a.ttftMs - b.ttftMs)[turns.length >> 1]!;
 }
 
 const modelPath = path.join(DEFAULT_MODELS_DIR, SYNTHETIC_FILES.bench);
@@ -249,8 +311,9 @@ const lines = [
   '# Resuming conversations',
   '',
   `\`npm run bench:resume\` on ${new Date().toISOString().slice(0, 10)}: ${cpus()[0]?.model.trim() ?? 'CPU'}, ${THREADS} threads; ${path.basename(modelPath)}; ` +
-    `context ${CONTEXT}, ${PARALLEL} sequences; one /v1 conversation of ${TURNS} turns (~60-word messages, ${REPLY}-token replies, greedy), streamed; ` +
-    'time to first token measured by the client.',
+    `context ${CONTEXT}, ${PARALLEL} sequences; ${REPEATS} /v1 conversations of ${TURNS} turns (~60-word messages, ${REPLY}-token replies, greedy), streamed; ` +
+    `time to first token measured by the client; each figure is the median over the ${REPEATS} conversations; ` +
+    `before each request ${THINK_MS / 1000} s of reading time, then until both servers are idle.`,
   '',
   '| | ' + results.map((r) => r.name).join(' | ') + ' |',
   '|---|' + results.map(() => '---:|').join(''),
@@ -259,13 +322,13 @@ const lines = [
   `| turn ${TURNS} (${results.map((r) => at(r, TURNS).promptTokens).join(' / ')} prompt tokens) | ${results.map((r) => ms(at(r, TURNS).ttftMs)).join(' | ')} |`,
   `| **turn ${TURNS} / turn 1** (goal ≤ 1.5) | ${results.map((r) => ratio(at(r, TURNS).ttftMs, at(r, 1).ttftMs)).join(' | ')} |`,
   `| after a restart: next message (${results.map((r) => r.resume.promptTokens).join(' / ')} tokens; cached ${results.map((r) => r.resume.cachedTokens ?? '?').join(' / ')}) | ${results.map((r) => ms(r.resume.ttftMs)).join(' | ')} |`,
-  `| after a restart: a fresh chat | ${results.map((r) => ms(r.fresh.ttftMs)).join(' | ')} |`,
+  `| after a restart: a new chat | ${results.map((r) => ms(r.fresh.ttftMs)).join(' | ')} |`,
   `| **resume / fresh** (goal ≤ 1.5) | ${results.map((r) => ratio(r.resume.ttftMs, r.fresh.ttftMs)).join(' | ')} |`,
   `| new chat, shared system prompt + tools (${results.map((r) => `${r.sharedWith.cachedTokens ?? '?'} of ${r.sharedWith.promptTokens}`).join(' / ')} cached) | ${results.map((r) => ms(r.sharedWith.ttftMs)).join(' | ')} |`,
   `| the same, cache_prompt false | ${results.map((r) => ms(r.sharedWithout.ttftMs)).join(' | ')} |`,
   `| **shared / all evaluated** | ${results.map((r) => ratio(r.sharedWith.ttftMs, r.sharedWithout.ttftMs)).join(' | ')} |`,
   '',
-  'Every turn, in ms to first token: ',
+  'Every turn, in ms to first token (medians): ',
   '',
   ...results.map((r) => `- ${r.name}: ${r.turns.map((t) => t.ttftMs.toFixed(0)).join(', ')}`),
   '',

@@ -231,6 +231,15 @@ async function measureAll(servers: Server[]): Promise<Result[]> {
   }
   const results = servers.map((s) => ({ name: s.name, convs: [] as { history: Msg[]; turns: Turn[] }[] }));
   for (let rep = 0; rep < REPEATS; rep++) {
+    // Each conversation on fresh processes: a new chat after a long one also pays for moving the long one
+    // out of the KV cache (both servers do: parking, llama-server's RAM cache), ~150 ms that is not turn 1's.
+    if (rep > 0) {
+      for (const s of servers) {
+        await s.stop();
+        await s.start();
+        await send(s, [{ role: 'user', content: message(999) }]);
+      }
+    }
     for (const r of results) r.convs.push({ history: [], turns: [] });
     for (let t = 1; t <= TURNS; t++) {
       for (const [i, s] of servers.entries()) {

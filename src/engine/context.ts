@@ -263,12 +263,12 @@ export class Context implements AsyncDisposable {
     const held: Int32Array[] = this.#sequences.map((s) => s.tokens).filter((t) => t.length > 0);
     const pc = this.#promptCache;
     if (pc) held.push(...pc.cache.tokensOf(pc.scope));
-    const candidates = held
-      .map((tokens) => ({ tokens, shared: commonPrefix(tokens, prompt) }))
+    const scored = held.map((tokens) => ({ tokens, shared: commonPrefix(tokens, prompt) }));
+    let best = { tokens: prompt, reused: scored.reduce((n, c) => Math.max(n, c.shared), 0) };
+    const candidates = scored
       .filter((c) => c.shared > 0 && c.shared < c.tokens.length && c.shared < prompt.length)
       .sort((x, y) => y.shared - x.shared)
       .slice(0, 4);
-    let best = { tokens: prompt, reused: Math.max(0, ...held.map((t) => commonPrefix(t, prompt))) };
     const bytesOf = (t: Int32Array) => this.model.tokenBytes(t);
     for (const c of candidates) {
       const spliced = spliceHeld(prompt, c.tokens, bytesOf);

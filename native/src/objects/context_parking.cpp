@@ -18,7 +18,19 @@ namespace westfall {
 void Context::Park(int32_t seq) {
   auto& tokens = seq_tokens_[seq];
   llama_memory_t mem = llama_get_memory(ctx_);
-  std::vector<uint8_t> data(llama_state_seq_get_size(ctx_, seq));
+  const size_t size = llama_state_seq_get_size(ctx_, seq);
+  std::vector<uint8_t> data;
+  if (park_spare_.capacity() >= size) {
+    data.swap(park_spare_);
+  } else {
+    // After a restart the conversation came from disk through the restore buffer, whose pages are
+    // already the process's: park into it rather than into fresh memory.
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (restore_spare_.capacity() >= size) data.swap(restore_spare_);
+  }
+  // A conversation grows between parks: room for a quarter more, whose pages stay untouched until used.
+  if (data.capacity() < size) data.reserve(size + size / 4);
+  data.resize(size);  // within what the buffer held before: no fill, no new pages
   if (!data.empty() && parked_budget_ == 0) parked_budget_ = (data.size() / std::max<size_t>(tokens.size(), 1) + 1) * llama_n_ctx(ctx_);
   while (!data.empty() && parked_bytes_ + data.size() > parked_budget_) {
     int32_t oldest = -1;
@@ -26,14 +38,15 @@ void Context::Park(int32_t seq) {
       if (!parked_[s].empty() && (oldest < 0 || parked_at_[s] < parked_at_[oldest])) oldest = static_cast<int32_t>(s);
     }
     if (oldest < 0) {
-      data.clear();  // larger than the budget on its own: forget it
+      KeepSpare(data);  // larger than the budget on its own: forget it
       break;
     }
     DropParked(oldest);
   }
-  if (!data.empty() && llama_state_seq_get_data(ctx_, data.data(), data.size(), seq) != data.size()) data.clear();
+  if (!data.empty() && llama_state_seq_get_data(ctx_, data.data(), data.size(), seq) != data.size()) KeepSpare(data);
   llama_memory_seq_rm(mem, seq, -1, -1);
   if (data.empty()) {
+    KeepSpare(data);
     tokens.clear();
     return;
   }
@@ -50,15 +63,34 @@ bool Context::Unpark(int32_t seq) {
     return false;
   }
   parked_bytes_ -= data.size();
-  std::vector<uint8_t>().swap(data);
+  KeepSpare(data);
   return true;
+}
+
+// Keeps `data` for the next park if it is larger than the spare (up to 256 MiB), else gives it to the
+// restore buffer if larger than that one, and leaves `data` empty. A kept buffer keeps its size, so a
+// park that needs no more than that does not write it before the copy.
+void Context::KeepSpare(std::vector<uint8_t>& data) {
+  constexpr size_t kKeepAtMost = size_t(256) << 20;
+  if (data.capacity() <= kKeepAtMost) {
+    if (data.capacity() > park_spare_.capacity()) {
+      park_spare_.swap(data);
+    } else {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (data.capacity() > restore_spare_.capacity()) {
+        data.clear();
+        restore_spare_.swap(data);
+      }
+    }
+  }
+  std::vector<uint8_t>().swap(data);
 }
 
 void Context::DropParked(int32_t seq) {
   auto& data = parked_[seq];
   if (data.empty()) return;
   parked_bytes_ -= data.size();
-  std::vector<uint8_t>().swap(data);
+  KeepSpare(data);
   seq_tokens_[seq].clear();
 }
 

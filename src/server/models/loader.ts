@@ -103,6 +103,10 @@ export class LocalModel extends EventEmitter<LocalModelEvents> {
   #loadedAt: Date | null = null;
   #loadAbort: AbortController | null = null;
   #loading: Promise<ModelStatus> | null = null;
+  // A load asked for and waiting for its memory decision (LocalEngine's admission, which reads the header
+  // and the tuning profile first): reported as loading at 0 so that nobody watching sees "no model" after
+  // asking for one. The state itself stays 'none' until the load really starts.
+  #requested = false;
 
   constructor(modelPath: string, defaults: LoaderDefaults, settings: ModelSettings = {}) {
     super();
@@ -139,13 +143,22 @@ export class LocalModel extends EventEmitter<LocalModelEvents> {
     return this.#loading;
   }
 
+  /** Marks a load as asked for (or no longer) before it starts; see #requested. */
+  setRequested(on: boolean): void {
+    if (this.#requested === on) return;
+    this.#requested = on;
+    if (this.#state === 'none') this.emit('state', this.status());
+  }
+
   status(): ModelStatus {
     const ctx = this.#state === 'ready' ? this.#ctx : null;
+    const waiting = this.#state === 'none' && this.#requested;
+    const state = waiting ? 'loading' : this.#state;
     return {
-      state: this.#state,
+      state,
       model: this.#summary,
-      path: this.#state === 'none' ? null : this.path,
-      progress: this.#state === 'loading' ? this.#progress : null,
+      path: state === 'none' ? null : this.path,
+      progress: waiting ? 0 : this.#state === 'loading' ? this.#progress : null,
       error: this.#error,
       context: ctx
         ? { contextSize: ctx.info.contextSize, contextSizePerSequence: ctx.info.contextSizePerSequence, sequences: ctx.info.sequences, threads: ctx.info.threads }
@@ -162,7 +175,7 @@ export class LocalModel extends EventEmitter<LocalModelEvents> {
   /** What the generation runs on, or the reason this model cannot take work now. */
   target(): SchedulerTarget {
     if (this.#state === 'ready' && this.#model && this.#ctx) return { model: this.#model, ctx: this.#ctx, modelId: this.id };
-    if (this.#state === 'loading') {
+    if (this.#state === 'loading' || (this.#state === 'none' && this.#requested)) {
       throw new WestfallError('model_loading', `the model ${path.basename(this.path)} is still loading`, { details: { progress: this.#progress } });
     }
     if (this.#state === 'error') {
@@ -244,7 +257,11 @@ export class LocalModel extends EventEmitter<LocalModelEvents> {
     this.#error = null;
     this.#progress = 0;
     this.#loadedAt = null;
-    this.#setState('loading');
+    // Already announced as loading when it was asked for: one 'loading' event per load.
+    const announced = this.#requested;
+    this.#requested = false;
+    if (announced) this.#state = 'loading';
+    else this.#setState('loading');
     const started = performance.now();
     let model: Model | null = null;
     const { profile, contextSize, gpuLayers } = plan;

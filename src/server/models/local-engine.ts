@@ -247,6 +247,7 @@ export class LocalEngine extends EventEmitter<LocalEngineEvents> implements Chat
     }
     if (!slot.pending) {
       const started = performance.now();
+      m.setRequested(true);
       // The memory decision and the start of the load happen together, one load at a time.
       const admitted = this.#admission.then(() => this.#admit(m));
       this.#admission = admitted.catch(() => {});
@@ -265,6 +266,7 @@ export class LocalEngine extends EventEmitter<LocalEngineEvents> implements Chat
       try {
         await load;
       } catch (err) {
+        m.setRequested(false);
         // A model refused before loading leaves nothing behind; a failed load stays listed with its error.
         if (m.state === 'none' && this.#slots.get(id) === slot) this.#slots.delete(id);
         throw err;

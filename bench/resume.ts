@@ -215,6 +215,7 @@ async function send(s: Server, messages: Msg[], extra: Record<string, unknown> =
 interface Result {
   name: string;
   turns: Turn[];
+  afterLong: Turn;
   resume: Turn;
   fresh: Turn;
   sharedWith: Turn;
@@ -229,7 +230,7 @@ async function measureAll(servers: Server[]): Promise<Result[]> {
     await s.start();
     await send(s, [{ role: 'user', content: message(999) }]); // the first request of a process pays one-time costs
   }
-  const results = servers.map((s) => ({ name: s.name, convs: [] as { history: Msg[]; turns: Turn[] }[] }));
+  const results = servers.map((s) => ({ name: s.name, convs: [] as { history: Msg[]; turns: Turn[] }[], afterLong: [] as Turn[] }));
   for (let rep = 0; rep < REPEATS; rep++) {
     // Each conversation on fresh processes: a new chat after a long one also pays for moving the long one
     // out of the KV cache (both servers do: parking, llama-server's RAM cache), ~150 ms that is not turn 1's.
@@ -251,6 +252,14 @@ async function measureAll(servers: Server[]): Promise<Result[]> {
         c.turns.push(turn);
         console.error(`${s.name}: conversation ${rep + 1}, turn ${t}: ${turn.ttftMs.toFixed(0)} ms to first token (server: prompt ${turn.serverPromptMs?.toFixed(0) ?? '?'} ms), ${turn.promptTokens} prompt tokens (${turn.cachedTokens ?? '?'} cached)`);
       }
+    }
+    // A new chat right after the long one, in the same process: the long one is moved out of the KV cache
+    // first (parking; llama-server's RAM cache), which turn 1 of a fresh process does not pay.
+    for (const [i, s] of servers.entries()) {
+      await settle(servers);
+      const turn = await send(s, [{ role: 'user', content: message(700 + rep) }]);
+      results[i]!.afterLong.push(turn);
+      console.error(`${s.name}: conversation ${rep + 1}, a new chat after it: ${turn.ttftMs.toFixed(0)} ms to first token`);
     }
   }
   // After a restart, the first message is either the next one of a saved conversation or a new chat's:
@@ -292,7 +301,7 @@ async function measureAll(servers: Server[]): Promise<Result[]> {
     console.error(`${s.name}: new chat with shared system prompt and tools: ${sharedWith.ttftMs.toFixed(0)} ms (${sharedWith.cachedTokens ?? '?'} of ${sharedWith.promptTokens} cached); all evaluated: ${sharedWithout.ttftMs.toFixed(0)} ms`);
     const convs = results[i]!.convs;
     const turns = convs[0]!.turns.map((_, t) => median(convs.map((c) => c.turns[t]!)));
-    out.push({ name: s.name, turns, resume, fresh, sharedWith, sharedWithout });
+    out.push({ name: s.name, turns, afterLong: median(results[i]!.afterLong), resume, fresh, sharedWith, sharedWithout });
   }
   return out;
 }
@@ -330,6 +339,7 @@ const lines = [
   `| turn 10 | ${results.map((r) => ms(at(r, 10).ttftMs)).join(' | ')} |`,
   `| turn ${TURNS} (${results.map((r) => at(r, TURNS).promptTokens).join(' / ')} prompt tokens) | ${results.map((r) => ms(at(r, TURNS).ttftMs)).join(' | ')} |`,
   `| **turn ${TURNS} / turn 1** (goal ≤ 1.5) | ${results.map((r) => ratio(at(r, TURNS).ttftMs, at(r, 1).ttftMs)).join(' | ')} |`,
+  `| a new chat right after turn ${TURNS}, same process | ${results.map((r) => ms(r.afterLong.ttftMs)).join(' | ')} |`,
   `| after a restart: next message (${results.map((r) => r.resume.promptTokens).join(' / ')} tokens; cached ${results.map((r) => r.resume.cachedTokens ?? '?').join(' / ')}) | ${results.map((r) => ms(r.resume.ttftMs)).join(' | ')} |`,
   `| after a restart: a new chat | ${results.map((r) => ms(r.fresh.ttftMs)).join(' | ')} |`,
   `| **resume / fresh** (goal ≤ 1.5) | ${results.map((r) => ratio(r.resume.ttftMs, r.fresh.ttftMs)).join(' | ')} |`,

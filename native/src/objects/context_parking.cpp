@@ -111,6 +111,17 @@ void Context::ParkWhenIdle() {
   for (uint32_t s = 0; s < n_seq_max_; s++) {
     if (static_cast<int32_t>(s) != latest && InKvCache(s)) Park(static_cast<int32_t>(s));
   }
+  // The latest one is parked when another conversation starts: have its buffer's pages ready now, while
+  // nothing runs, rather than fault them in then (~110 ms for a 2,900-token conversation).
+  if (latest >= 0) {
+    constexpr size_t kKeepAtMost = size_t(256) << 20;
+    const size_t size = llama_state_seq_get_size(ctx_, latest);
+    if (size > park_spare_.capacity() && size + size / 4 <= kKeepAtMost) {
+      std::vector<uint8_t>().swap(park_spare_);
+      park_spare_.reserve(size + size / 4);
+      park_spare_.resize(size + size / 4);  // written once: the pages are the process's from now on
+    }
+  }
 }
 
 }  // namespace westfall

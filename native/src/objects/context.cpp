@@ -446,7 +446,7 @@ Napi::Value Context::ReserveRestore(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsNumber()) throw CodedError(env, "invalid_params", "bytes must be a number");
   const double want = info[0].As<Napi::Number>().DoubleValue();
   if (!(want >= 0)) throw CodedError(env, "invalid_params", "bytes must be 0 or more");
-  const size_t bytes = static_cast<size_t>(std::min(want, static_cast<double>(size_t(256) << 20)));
+  const size_t bytes = static_cast<size_t>(std::min(want, static_cast<double>(kSpareBytesMax)));
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (restore_spare_.capacity() >= bytes) return env.Undefined();

@@ -110,6 +110,8 @@ class Context : public Napi::ObjectWrap<Context> {
   // the buffer comes back here afterwards (mutex_), because filling memory the process already holds is
   // far cheaper than a fresh allocation (a 36 MB state cost ~100 ms of page faults per load in a VM).
   std::vector<uint8_t> restore_spare_;
+  // The most a kept buffer (restore_spare_, park_spare_) may hold; larger ones are freed after use.
+  static constexpr size_t kSpareBytesMax = size_t(256) << 20;
   std::vector<std::unique_ptr<Job>> active_;
   std::deque<std::pair<uint32_t, std::function<std::function<Napi::Value(Napi::Env)>()>>> tasks_;
   std::atomic<bool> abort_now_{false};

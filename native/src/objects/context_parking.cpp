@@ -71,8 +71,7 @@ bool Context::Unpark(int32_t seq) {
 // restore buffer if larger than that one, and leaves `data` empty. A kept buffer keeps its size, so a
 // park that needs no more than that does not write it before the copy.
 void Context::KeepSpare(std::vector<uint8_t>& data) {
-  constexpr size_t kKeepAtMost = size_t(256) << 20;
-  if (data.capacity() <= kKeepAtMost) {
+  if (data.capacity() <= kSpareBytesMax) {
     if (data.capacity() > park_spare_.capacity()) {
       park_spare_.swap(data);
     } else {
@@ -114,9 +113,8 @@ void Context::ParkWhenIdle() {
   // The latest one is parked when another conversation starts: have its buffer's pages ready now, while
   // nothing runs, rather than fault them in then (~110 ms for a 2,900-token conversation).
   if (latest >= 0) {
-    constexpr size_t kKeepAtMost = size_t(256) << 20;
-    const size_t size = llama_state_seq_get_size(ctx_, latest);
-    if (size > park_spare_.capacity() && size + size / 4 <= kKeepAtMost) {
+      const size_t size = llama_state_seq_get_size(ctx_, latest);
+    if (size > park_spare_.capacity() && size + size / 4 <= kSpareBytesMax) {
       std::vector<uint8_t>().swap(park_spare_);
       park_spare_.reserve(size + size / 4);
       park_spare_.resize(size + size / 4);  // written once: the pages are the process's from now on
@@ -164,9 +162,8 @@ size_t Context::PreparePrefix(Job& job) {
     Context* self;
     std::vector<uint8_t>& data;
     ~GiveBack() {
-      constexpr size_t kKeepAtMost = size_t(256) << 20;
       std::lock_guard<std::mutex> lock(self->mutex_);
-      if (data.capacity() > self->restore_spare_.capacity() && data.capacity() <= kKeepAtMost) {
+      if (data.capacity() > self->restore_spare_.capacity() && data.capacity() <= kSpareBytesMax) {
         data.clear();
         self->restore_spare_.swap(data);
       }

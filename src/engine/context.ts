@@ -148,8 +148,7 @@ export class Context implements AsyncDisposable {
     let bestKey = -Infinity;
     this.#sequences.forEach((s, i) => {
       if (s.busy || s.reserved) return;
-      let n = 0;
-      while (n < s.tokens.length && n < prompt.length && s.tokens[n] === prompt[n]) n++;
+      const n = commonPrefix(s.tokens, prompt);
       // Continuing its last prompt is continuing its conversation (a regenerated reply leaves only the reply).
       const rank = s.tokens.length > 0 && n >= s.promptLength ? 2 : s.tokens.length === 0 ? 1 : 0;
       const key = rank === 2 ? n * 1e9 + s.lastUsed : -s.lastUsed;
@@ -250,8 +249,7 @@ export class Context implements AsyncDisposable {
     if (!found) return null;
     let inMemory = 0;
     for (const s of this.#sequences) {
-      let n = 0;
-      while (n < s.tokens.length && n < prompt.length && s.tokens[n] === prompt[n]) n++;
+      const n = commonPrefix(s.tokens, prompt);
       inMemory = Math.max(inMemory, n);
     }
     return found.shared > inMemory + 32 ? found.entry : null;
@@ -385,8 +383,7 @@ export class Context implements AsyncDisposable {
       // Another conversation takes this sequence: the one it holds is written before it is overwritten.
       // The next turn of the same conversation saves after it ends instead.
       if (this.#saveTimers.has(seq)) {
-        let n = 0;
-        while (n < s.tokens.length && n < prompt.length && s.tokens[n] === prompt[n]) n++;
+        const n = commonPrefix(s.tokens, prompt);
         // Only a prompt that leaves the previous one is another conversation: one that leaves only the
         // reply is a regenerated answer of the same.
         if (n < s.promptLength) this.#saveNow(seq);

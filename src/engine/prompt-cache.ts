@@ -231,8 +231,6 @@ export class PromptCache {
   /**
    * Reads and checks an entry's state. A bad file is removed and null returned: the caller evaluates the
    * prompt instead, so a damaged cache can only cost time.
-   */
-  /**
    * `release()` hands the buffer back for the next load once `data` has been copied (the native side copies
    * it when the generation is submitted); without it the buffer is simply collected.
    */

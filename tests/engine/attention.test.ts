@@ -1,8 +1,10 @@
 // Prompt batches of 64 rows and more go through our grouped flash-attention kernel on the CPU
 // (scripts/patches/cpu). Its results must agree with attention computed without flash attention (KQ,
-// softmax and KQV as separate ops), up to the rounding that F16 caches give: a mistake in the kernel's
-// head or token mapping, its masking or its online softmax shows up as a much larger difference. Measured
-// here: 1 - cosine 7e-7 when right; a 1% error in the attention scale alone gives 2.7e-5.
+// softmax and KQV as separate ops), up to the rounding that F16 caches and, where the CPU has AVX512-BF16,
+// the kernel's BF16 operands give: a mistake in the kernel's head or token mapping, its masking or its
+// online softmax shows up as a much larger difference. Measured here (random weights spread attention
+// evenly, which makes this the worst case for rounding): 1 - cosine 6.3e-6 when right with BF16 (7e-7
+// with F32 GEMMs); a 1% error in the attention scale alone gives 2.7e-5 with either.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type Model } from '../../src/index.js';
 import { TINY_MODEL } from '../helpers/models.js';
@@ -45,6 +47,6 @@ describe('CPU flash attention over grouped query heads', () => {
     const plain = await embed(tokens, 'off');
     const flash = await embed(tokens, 'on');
     expect(flash.length).toBe(plain.length);
-    expect(cosineDistance(plain, flash)).toBeLessThan(4e-6);
+    expect(cosineDistance(plain, flash)).toBeLessThan(1.3e-5);
   });
 });

@@ -72,6 +72,11 @@ export interface TokenizedChat extends RenderedChat {
 // stand in the template as a marker and be tokenized on its own afterwards.
 const MARK_OPEN = '\uE000';
 const MARK_CLOSE = '\uE001';
+// Kept message tokenizations: short texts cost less to tokenize than to look up; the caps bound the
+// memory (a pasted document may be long) to a few MiB of text and its tokens.
+const MESSAGE_TOKENS_MIN_CHARS = 32;
+const MESSAGE_TOKENS_MAX_CHARS = 4 * 1024 * 1024;
+const MESSAGE_TOKENS_MAX_ENTRIES = 1024;
 
 const SHORT_ID = /^[A-Za-z0-9]{9}$/;
 
@@ -167,6 +172,10 @@ export class Model implements AsyncDisposable {
   #contexts = new Set<Context>();
   #embeddingContext: Promise<Context> | null = null;
   #bos: number;
+  // A conversation sends every earlier message again with each turn; their tokens are kept (as plain text,
+  // least recently used first out) so a long chat's history is not tokenized again per request.
+  #messageTokens = new Map<string, Int32Array>();
+  #messageChars = 0;
 
   /** @internal use loadModel() */
   constructor(nativeModel: NativeModel, info: ModelInfo, bos: number) {
@@ -272,7 +281,7 @@ export class Model implements AsyncDisposable {
       const text = i % 2 === 0 ? parts[i]! : (messages[Number(parts[i])]!.content as string);
       prompt += text;
       if (text.length === 0 && i > 0) continue;
-      chunks.push(this.tokenize(text, { addSpecial: i === 0, parseSpecial: i % 2 === 0 }));
+      chunks.push(i % 2 === 1 ? this.#messageText(text) : this.tokenize(text, { addSpecial: i === 0, parseSpecial: true }));
     }
     const tokens = new Int32Array(chunks.reduce((n, c) => n + c.length, 0));
     let off = 0;
@@ -281,6 +290,27 @@ export class Model implements AsyncDisposable {
       off += c.length;
     }
     return { ...rendered, prompt, tokens: this.#withSingleBos(tokens) };
+  }
+
+  /** A message's content as plain text (no special tokens), from the kept tokens when it was seen. */
+  #messageText(text: string): Int32Array {
+    if (text.length < MESSAGE_TOKENS_MIN_CHARS) return this.tokenize(text);
+    const kept = this.#messageTokens.get(text);
+    if (kept) {
+      this.#messageTokens.delete(text);
+      this.#messageTokens.set(text, kept);
+      return kept;
+    }
+    const tokens = this.tokenize(text);
+    if (text.length > MESSAGE_TOKENS_MAX_CHARS) return tokens;
+    this.#messageTokens.set(text, tokens);
+    this.#messageChars += text.length;
+    for (const oldest of this.#messageTokens.keys()) {
+      if (this.#messageChars <= MESSAGE_TOKENS_MAX_CHARS && this.#messageTokens.size <= MESSAGE_TOKENS_MAX_ENTRIES) break;
+      this.#messageTokens.delete(oldest);
+      this.#messageChars -= oldest.length;
+    }
+    return tokens;
   }
 
   // Templates that write the BOS token themselves would otherwise get a second one from addSpecial.
@@ -337,6 +367,8 @@ export class Model implements AsyncDisposable {
     for (const ctx of [...this.#contexts]) ctx.dispose();
     this.#native = null;
     this.#embeddingContext = null;
+    this.#messageTokens.clear();
+    this.#messageChars = 0;
     m.dispose();
   }
 

@@ -166,8 +166,8 @@ describe('special tokens in message text', () => {
     const imStart = model.tokenize('<|im_start|>', { parseSpecial: true })[0];
     const count = (ts: Int32Array) => Array.from(ts).filter((t) => t === imStart).length;
     const first = model.tokenizeChat([{ role: 'user', content: attack }]);
-    // The same text in a longer conversation, and as the template's own text would never be: the kept
-    // tokens are the plain-text ones in every position.
+    // The same text again, twice in a longer conversation: wherever a message is found in the kept
+    // tokenizations, it is the plain-text tokenization.
     const messages = [
       { role: 'user', content: attack },
       { role: 'assistant', content: 'A reply that is also long enough to be kept between requests.' },
